@@ -1,0 +1,130 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DataSource, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
+import type { Logger } from './logger';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type EntityList = MixedList<Function | string | EntitySchema>;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type MigrationList = MixedList<Function | string>;
+
+export interface DatabaseOptions {
+  service: string;
+  /** Postgres URL of this service's own database; unset means embedded PGlite. */
+  url?: string;
+  dataDir: string;
+  poolMax: number;
+  entities: EntityList;
+  migrations: MigrationList;
+  logger: Logger;
+  /** Tests only: build the schema from entities instead of migrations. */
+  synchronize?: boolean;
+}
+
+export interface Database {
+  dataSource: DataSource;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens this service's database. With a URL it is a normal pooled Postgres connection.
+ * Without one it starts an embedded PGlite in DATA_DIR/<service>, served over a local socket
+ * to a pool of exactly one connection: PGlite is single-connection, so one pooled connection
+ * is what keeps two transactions from interleaving on it.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  let url = options.url;
+  let poolMax = options.poolMax;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (!url) {
+    const embedded = await startEmbeddedPostgres(path.resolve(options.dataDir, options.service));
+    url = embedded.url;
+    poolMax = 1;
+    stopEmbedded = embedded.stop;
+    options.logger.info({ dataDir: embedded.dataDir }, 'using embedded PGlite (no DATABASE_URL)');
+  }
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    entities: options.entities,
+    migrations: options.migrations,
+    migrationsRun: false,
+    synchronize: options.synchronize ?? false,
+    logging: false,
+    extra: {
+      max: poolMax,
+      // A query that waits this long for a pooled connection is a bug (or a deadlock); fail loudly.
+      connectionTimeoutMillis: 15_000,
+      idleTimeoutMillis: 30_000,
+      application_name: options.service,
+    },
+  });
+  await dataSource.initialize();
+  return {
+    dataSource,
+    embedded: Boolean(stopEmbedded),
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await stopEmbedded?.();
+    },
+  };
+}
+
+async function startEmbeddedPostgres(dataDir: string) {
+  // Loaded lazily: production images never touch the WASM build.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
+  await server.start();
+  const address = server.getServerConn(); // "host:port"
+  const port = Number(address.split(':').pop());
+  return {
+    dataDir,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * Runs pending migrations. Several replicas may start at once, so the run holds a Postgres
+ * advisory lock named after the service: the others wait, then find nothing left to do.
+ */
+export async function migrate(dataSource: DataSource, service: string, logger: Logger): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  const lockKey = `migrations:${service}`;
+  try {
+    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** Anything that carries the current unit of work's EntityManager (a request context, a job). */
+export interface HasEntityManager {
+  em: EntityManager;
+}
+
+/**
+ * Runs `fn` in one transaction and hands it a context whose `em` is the transaction's, so
+ * every repository taken from that context joins it. Keep it short: never call another
+ * service inside it.
+ */
+export async function withTransaction<C extends HasEntityManager, T>(
+  ctx: C,
+  fn: (tx: C) => Promise<T>,
+): Promise<T> {
+  if (ctx.em.queryRunner?.isTransactionActive) return fn(ctx);
+  return ctx.em.transaction((em) => fn({ ...ctx, em }));
+}

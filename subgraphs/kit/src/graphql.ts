@@ -1,0 +1,65 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError } from './errors';
+import type { Logger } from './logger';
+import type { ServiceMetrics } from './metrics';
+import { currentRequestId } from './request-context';
+
+const PUBLIC_CODES = new Set([
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'OUT_OF_STOCK',
+  'RATE_LIMITED',
+  'OPERATION_TOO_COMPLEX',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/**
+ * Errors a client may read are passed through. Anything else is an internal error: logged
+ * in full here, and in production answered with a generic message carrying the request id
+ * (never a stack trace or SQL).
+ */
+export function createErrorFormatter(options: { production: boolean; logger: Logger }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
+    if (original instanceof AppError || PUBLIC_CODES.has(code)) return formatted;
+    options.logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    if (!options.production) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL_SERVER_ERROR' } };
+    const requestId = currentRequestId();
+    return {
+      message: `Internal server error (request id ${requestId ?? 'unknown'})`,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+    };
+  };
+}
+
+/** Counts operations by name and outcome, and times them. */
+export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ request, response, errors, contextValue: _ctx, operationName }) {
+          const operation = operationName ?? request.operationName ?? 'anonymous';
+          const body = response.body;
+          const resultErrors = errors ?? (body.kind === 'single' ? body.singleResult.errors : undefined);
+          const outcome = resultErrors?.length ? String(resultErrors[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR') : 'ok';
+          metrics.graphqlOperations.inc({ operation, outcome });
+          metrics.graphqlDuration.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}

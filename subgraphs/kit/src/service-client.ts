@@ -1,0 +1,73 @@
+import { AppError, ErrorCode, InternalError } from './errors';
+import { currentRequestId, REQUEST_ID_HEADER } from './request-context';
+import { ANONYMOUS, issueServiceToken, type Identity, type TokenSigner } from './tokens';
+
+/** A call to another service that could not complete: it may or may not have been applied. */
+export class ServiceUnavailableError extends InternalError {
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+  ) {
+    super(`${target} service unavailable: ${reason}`);
+  }
+}
+
+export interface ServiceClientOptions {
+  caller: string;
+  target: string;
+  baseUrl: string;
+  signer: TokenSigner;
+  tokenTtlSeconds: number;
+  timeoutMs: number;
+}
+
+/**
+ * Calls another service's internal API (`POST <baseUrl>/internal/<path>`) with a service
+ * token bound to that service. Errors the callee raised on purpose come back as the same
+ * AppError (code and extensions kept); transport failures and timeouts as ServiceUnavailableError.
+ */
+export class ServiceClient {
+  constructor(private readonly options: ServiceClientOptions) {}
+
+  get target() {
+    return this.options.target;
+  }
+
+  async call<T>(path: string, body: unknown, identity: Identity = ANONYMOUS): Promise<T> {
+    const { caller, target, baseUrl, signer, tokenTtlSeconds, timeoutMs } = this.options;
+    const token = issueServiceToken(signer, caller, target, identity, tokenTtlSeconds);
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}/internal/${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          [REQUEST_ID_HEADER]: currentRequestId() ?? '',
+        },
+        body: JSON.stringify(body ?? {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const reason =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+          ? `no answer within ${timeoutMs} ms`
+          : error instanceof Error
+            ? ((error.cause as Error | undefined)?.message ?? error.message)
+            : String(error);
+      throw new ServiceUnavailableError(target, reason);
+    }
+    const text = await response.text();
+    let payload: { data?: T; error?: { code?: string; message?: string; extensions?: Record<string, unknown> } };
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw new ServiceUnavailableError(target, `HTTP ${response.status} with a non-JSON body`);
+    }
+    if (response.ok) return payload.data as T;
+    const code = payload.error?.code as ErrorCode | undefined;
+    if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR && (Object.values(ErrorCode) as string[]).includes(code))
+      throw new AppError(code, payload.error?.message ?? `${target} refused the call`, payload.error?.extensions ?? {});
+    throw new ServiceUnavailableError(target, payload.error?.message ?? `HTTP ${response.status}`);
+  }
+}

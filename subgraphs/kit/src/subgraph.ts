@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import express, { type Request, type Response } from 'express';
+import { parse, type DocumentNode } from 'graphql';
+import type { EntityManager } from 'typeorm';
+import { AppError, ErrorCode, UnauthenticatedError } from './errors';
+import { closeServer, createHttpBase, listen, sendGraphQLError } from './http';
+import type { Logger } from './logger';
+import { createErrorFormatter, metricsPlugin } from './graphql';
+import type { CommonConfig, Runtime } from './runtime';
+import { bearerToken, verifyServiceToken, type Identity } from './tokens';
+
+/** What every resolver and service method receives first. */
+export interface ServiceContext {
+  requestId: string;
+  /** The user on whose behalf the call is made (anonymous: all null). */
+  identity: Identity;
+  /** The platform service that sent the request: "gateway", "orders", ... */
+  caller: string;
+  /** The current unit of work; repositories come from here (see withTransaction). */
+  em: EntityManager;
+  log: Logger;
+}
+
+export interface SubgraphSpec<Ctx extends ServiceContext> {
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<Ctx>;
+  /** Adds the domain's per-request parts (DataLoaders, services) to the base context. */
+  context: (base: ServiceContext) => Ctx;
+  /** Internal, non-GraphQL operations other services call (not part of the supergraph). */
+  internal?: (api: InternalApi<Ctx>) => void;
+  /** Extra readiness checks beyond the database. */
+  readiness?: Record<string, () => Promise<boolean>>;
+  /** Background work to stop before pools close (loops, sweepers). */
+  onStop?: () => Promise<void>;
+}
+
+export interface InternalApi<Ctx> {
+  /** POST /internal/<path>, accepted only from the named calling services. */
+  route<I, O>(path: string, callers: string[], handler: (ctx: Ctx, input: I) => Promise<O>): void;
+}
+
+export interface RunningService {
+  name: string;
+  port: number;
+  url: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export function loadTypeDefs(file: string): DocumentNode {
+  return parse(readFileSync(file, 'utf8'));
+}
+
+/**
+ * Serves a subgraph: GraphQL on /graphql (only for requests carrying a valid service token
+ * minted for this subgraph, `_entities` and `_service` included), internal routes under
+ * /internal, and the shared health, readiness and metrics endpoints.
+ */
+export async function startSubgraph<C extends CommonConfig & { PORT: number }, Ctx extends ServiceContext>(
+  runtime: Runtime<C>,
+  spec: SubgraphSpec<Ctx>,
+): Promise<RunningService> {
+  const { name, config, logger, metrics, db } = runtime;
+  const production = config.NODE_ENV === 'production';
+  const base = createHttpBase({
+    logger,
+    metrics,
+    readiness: {
+      database: async () => {
+        await db.dataSource.query('SELECT 1');
+        return true;
+      },
+      ...spec.readiness,
+    },
+  });
+  const { app } = base;
+
+  const authenticate = (req: Request) => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new UnauthenticatedError('This service only answers requests from the platform (no service token)');
+    return verifyServiceToken(runtime.serviceTokens, token, name);
+  };
+  const baseContext = (req: Request, call: { caller: string; identity: Identity }): ServiceContext => ({
+    requestId: req.requestId,
+    identity: call.identity,
+    caller: call.caller,
+    em: db.dataSource.manager,
+    log: logger.child({ caller: call.caller, userId: call.identity.userId ?? undefined }),
+  });
+
+  // ---- internal API
+  const internal = express.Router();
+  internal.use(express.json({ limit: '256kb' }));
+  spec.internal?.({
+    route(path, callers, handler) {
+      internal.post(`/${path}`, async (req, res) => {
+        try {
+          const call = authenticate(req);
+          if (!callers.includes(call.caller)) {
+            sendInternalError(res, 403, ErrorCode.FORBIDDEN, `${call.caller} may not call ${name}/${path}`);
+            return;
+          }
+          const result = await handler(spec.context(baseContext(req, call)), req.body);
+          res.json({ data: result ?? null });
+        } catch (error) {
+          if (error instanceof AppError) {
+            sendInternalError(res, error.httpStatus === 400 ? 422 : error.httpStatus, error.code, error.message, error.extensions);
+            return;
+          }
+          logger.error({ err: error, path }, 'internal call failed');
+          sendInternalError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, production ? 'internal error' : String(error));
+        }
+      });
+    },
+  });
+  app.use('/internal', internal);
+
+  // ---- GraphQL
+  const apollo = new ApolloServer<Ctx>({
+    schema: buildSubgraphSchema({ typeDefs: spec.typeDefs, resolvers: spec.resolvers as GraphQLResolverMap<unknown> }),
+    includeStacktraceInErrorResponses: !production,
+    formatError: createErrorFormatter({ production, logger }),
+    plugins: [ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics) as ApolloServerPlugin<Ctx>],
+  });
+  await apollo.start();
+  const graphqlHandler = expressMiddleware(apollo, {
+    context: async ({ req }) => spec.context(baseContext(req, req.serviceCall!)),
+  });
+  app.use(
+    '/graphql',
+    (req, res, next) => {
+      try {
+        req.serviceCall = authenticate(req);
+        next();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : 'Unauthenticated';
+        sendGraphQLError(res, 401, ErrorCode.UNAUTHENTICATED, message);
+      }
+    },
+    express.json({ limit: '1mb' }),
+    graphqlHandler,
+  );
+
+  const { server, port } = await listen(app, config.PORT, config.HOST);
+  logger.info({ port }, `${name} subgraph listening`);
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    stop() {
+      stopping ??= (async () => {
+        base.markDraining();
+        await closeServer(server, config.SHUTDOWN_GRACE_MS);
+        await spec.onStop?.();
+        await apollo.stop();
+        await runtime.close();
+        logger.info(`${name} stopped`);
+      })();
+      return stopping;
+    },
+  };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    serviceCall?: { caller: string; identity: Identity };
+  }
+}
+
+function sendInternalError(res: Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+  const { code: _code, ...rest } = extensions;
+  res.status(status).json({ error: { code, message, extensions: rest } });
+}

@@ -1,0 +1,5 @@
+export * from './databases';
+export * from './keys';
+export * from './redis-server';
+export * from './processes';
+export * from './graphql-client';

@@ -1,0 +1,140 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { UnauthenticatedError } from './errors';
+import { pemFromEnv } from './keys';
+
+/** Pinned: a token of any other algorithm (none, HS256 with the public key, ...) is refused. */
+export const TOKEN_ALGORITHM = 'ES256' as const;
+
+export type Role = 'CUSTOMER' | 'ADMIN';
+
+/** Who is calling: a signed-in user (userId, role, sessionId) or an anonymous visitor. */
+export interface Identity {
+  userId: string | null;
+  role: Role | null;
+  sessionId: string | null;
+}
+export const ANONYMOUS: Identity = { userId: null, role: null, sessionId: null };
+
+export class TokenSigner {
+  private readonly key: KeyObject;
+  constructor(
+    privateKeyPem: string,
+    readonly kid: string,
+  ) {
+    this.key = createPrivateKey(pemFromEnv(privateKeyPem));
+  }
+
+  sign(payload: Record<string, unknown>, options: { expiresInSeconds: number; audience?: string; issuer?: string }) {
+    return jwt.sign(payload, this.key, {
+      algorithm: TOKEN_ALGORITHM,
+      keyid: this.kid,
+      expiresIn: options.expiresInSeconds,
+      ...(options.audience ? { audience: options.audience } : {}),
+      ...(options.issuer ? { issuer: options.issuer } : {}),
+    });
+  }
+}
+
+/** Verifies ES256 tokens against a keyring picked by `kid`, so keys rotate without downtime. */
+export class TokenVerifier {
+  constructor(private readonly keys: Map<string, KeyObject>) {}
+
+  verify(token: string, options: { audience?: string; issuer?: string } = {}): jwt.JwtPayload & { kid: string } {
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload === 'string') throw new UnauthenticatedError('Malformed token');
+    const kid = decoded.header.kid;
+    const key = kid ? this.keys.get(kid) : undefined;
+    if (!kid || !key) throw new UnauthenticatedError('Token signed with an unknown key');
+    try {
+      const payload = jwt.verify(token, key, {
+        algorithms: [TOKEN_ALGORITHM],
+        ...(options.audience ? { audience: options.audience } : {}),
+        ...(options.issuer ? { issuer: options.issuer } : {}),
+      }) as jwt.JwtPayload;
+      return { ...payload, kid };
+    } catch (error) {
+      if (error instanceof jwt.TokenExpiredError) throw new UnauthenticatedError('Token expired');
+      throw new UnauthenticatedError('Invalid token');
+    }
+  }
+}
+
+// ---------------------------------------------------------------- access tokens (users → clients → gateway)
+
+export interface AccessClaims {
+  userId: string;
+  role: Role;
+  sessionId: string;
+  expiresAt: Date;
+}
+
+export const ACCESS_TOKEN_ISSUER = 'shop-users';
+
+export function issueAccessToken(
+  signer: TokenSigner,
+  claims: { userId: string; role: Role; sessionId: string },
+  ttlSeconds: number,
+): { token: string; expiresAt: Date } {
+  const token = signer.sign(
+    { sub: claims.userId, role: claims.role, sid: claims.sessionId, typ: 'access' },
+    { expiresInSeconds: ttlSeconds, issuer: ACCESS_TOKEN_ISSUER },
+  );
+  const { exp } = jwt.decode(token) as jwt.JwtPayload;
+  return { token, expiresAt: new Date((exp as number) * 1000) };
+}
+
+export function verifyAccessToken(verifier: TokenVerifier, token: string): AccessClaims {
+  const payload = verifier.verify(token, { issuer: ACCESS_TOKEN_ISSUER });
+  if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string')
+    throw new UnauthenticatedError('Invalid access token');
+  if (payload.role !== 'CUSTOMER' && payload.role !== 'ADMIN') throw new UnauthenticatedError('Invalid access token');
+  return { userId: payload.sub, role: payload.role, sessionId: payload.sid, expiresAt: new Date(payload.exp! * 1000) };
+}
+
+// ---------------------------------------------------------------- service tokens (gateway/services → subgraphs)
+
+/**
+ * A service token says "service <iss> calls service <aud> on behalf of <identity>". It lives
+ * seconds, is bound to one audience, and its kid must belong to its issuer: the key of the
+ * orders service cannot mint a token that claims to come from the gateway.
+ */
+export interface ServiceCall {
+  caller: string;
+  identity: Identity;
+}
+
+export function issueServiceToken(
+  signer: TokenSigner,
+  caller: string,
+  audience: string,
+  identity: Identity,
+  ttlSeconds: number,
+): string {
+  return signer.sign(
+    { sub: identity.userId ?? undefined, role: identity.role ?? undefined, sid: identity.sessionId ?? undefined, typ: 'service' },
+    { expiresInSeconds: ttlSeconds, audience, issuer: caller },
+  );
+}
+
+export function verifyServiceToken(verifier: TokenVerifier, token: string, audience: string): ServiceCall {
+  const payload = verifier.verify(token, { audience });
+  const caller = payload.iss;
+  if (payload.typ !== 'service' || typeof caller !== 'string' || !payload.kid.startsWith(`${caller}.`))
+    throw new UnauthenticatedError('Invalid service token');
+  const role = payload.role === 'ADMIN' || payload.role === 'CUSTOMER' ? payload.role : null;
+  return {
+    caller,
+    identity: {
+      userId: typeof payload.sub === 'string' ? payload.sub : null,
+      role: typeof payload.sub === 'string' ? role : null,
+      sessionId: typeof payload.sid === 'string' ? payload.sid : null,
+    },
+  };
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
