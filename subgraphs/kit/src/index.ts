@@ -16,3 +16,4 @@ export * from './tokens';
 export * from './pagination';
 export * from './authz';
 export * from './migrate-main';
+export * from './sessions';

@@ -11,6 +11,8 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   mget(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets only when the key does not exist; true when it was set. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   del(...keys: string[]): Promise<void>;
   /** Increments a counter and returns its value and time to live; the first increment starts the window. */
   incrWindow(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
@@ -52,6 +54,9 @@ export class RedisStore implements KeyValueStore {
   async set(key: string, value: string, ttlMs?: number) {
     if (ttlMs) await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)));
     else await this.client.set(key, value);
+  }
+  async setIfAbsent(key: string, value: string, ttlMs: number) {
+    return (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
   }
   async del(...keys: string[]) {
     if (keys.length > 0) await this.client.del(...keys);
@@ -103,6 +108,11 @@ export class MemoryStore implements KeyValueStore {
   async set(key: string, value: string, ttlMs?: number) {
     this.entries.set(key, { value, expiresAt: ttlMs ? Date.now() + ttlMs : Number.POSITIVE_INFINITY });
     if (this.entries.size > 100_000) this.sweep();
+  }
+  async setIfAbsent(key: string, value: string, ttlMs: number) {
+    if (this.live(key)) return false;
+    await this.set(key, value, ttlMs);
+    return true;
   }
   async del(...keys: string[]) {
     for (const key of keys) this.entries.delete(key);
