@@ -1,0 +1,56 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/**
+ * Internal states: PROCESSING is held only while the provider is being asked (it is never
+ * shown in GraphQL); the rest are the contract's PaymentStatus values.
+ */
+export type PaymentState = 'PROCESSING' | 'AUTHORIZED' | 'CAPTURED' | 'DECLINED' | 'FAILED' | 'VOIDED' | 'REFUNDED';
+
+@Entity({ name: 'payments' })
+export class Payment {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Index('payments_order_id_key', { unique: true })
+  @Column({ name: 'order_id', type: 'uuid' })
+  orderId!: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId!: string;
+
+  @Index('payments_idempotency_key_key', { unique: true })
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 200 })
+  idempotencyKey!: string;
+
+  /** sha256 of the authorize request body, to tell a replay from a different request under one key. */
+  @Column({ name: 'request_hash', type: 'varchar', length: 64 })
+  requestHash!: string;
+
+  @Column({ type: 'varchar', length: 20 })
+  status!: PaymentState;
+
+  @Column({ type: 'integer' })
+  amount!: number;
+
+  @Column({ type: 'varchar', length: 3 })
+  currency!: string;
+
+  @Column({ name: 'card_brand', type: 'varchar', length: 30, nullable: true })
+  cardBrand!: string | null;
+
+  @Column({ name: 'card_last4', type: 'varchar', length: 4, nullable: true })
+  cardLast4!: string | null;
+
+  @Column({ name: 'failure_reason', type: 'varchar', length: 60, nullable: true })
+  failureReason!: string | null;
+
+  /** The provider's reference for the authorization (never card data). */
+  @Column({ name: 'provider_ref', type: 'varchar', length: 100, nullable: true })
+  providerRef!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
