@@ -23,6 +23,8 @@ export interface KeyValueStore {
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
+  /** Settles on the first connection (or after connectTimeout): commands wait for it once. */
+  private readonly firstConnect: Promise<void>;
 
   constructor(url: string, options: { commandTimeoutMs?: number; logger?: Logger } = {}) {
     this.client = new Redis(url, {
@@ -33,6 +35,10 @@ export class RedisStore implements KeyValueStore {
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
       lazyConnect: false,
+    });
+    this.firstConnect = new Promise<void>((resolve) => {
+      this.client.once('ready', () => resolve());
+      setTimeout(resolve, 2_000).unref();
     });
     let down = false;
     this.client.on('error', (error) => {
@@ -46,22 +52,28 @@ export class RedisStore implements KeyValueStore {
   }
 
   async get(key: string) {
+    await this.firstConnect;
     return this.client.get(key);
   }
   async mget(keys: string[]) {
+    await this.firstConnect;
     return keys.length === 0 ? [] : this.client.mget(keys);
   }
   async set(key: string, value: string, ttlMs?: number) {
+    await this.firstConnect;
     if (ttlMs) await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)));
     else await this.client.set(key, value);
   }
   async setIfAbsent(key: string, value: string, ttlMs: number) {
+    await this.firstConnect;
     return (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
   }
   async del(...keys: string[]) {
+    await this.firstConnect;
     if (keys.length > 0) await this.client.del(...keys);
   }
   async incrWindow(key: string, windowMs: number) {
+    await this.firstConnect;
     const result = await this.client
       .multi()
       .incr(key)
@@ -75,6 +87,7 @@ export class RedisStore implements KeyValueStore {
   }
   async ping() {
     try {
+      await this.firstConnect;
       return (await this.client.ping()) === 'PONG';
     } catch {
       return false;

@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Histogram } from 'prom-client';
+import {
+  AppError,
+  ConfigError,
+  closeServer,
+  createErrorFormatter,
+  createHttpBase,
+  createLogger,
+  createMetrics,
+  createStore,
+  listen,
+  metricsPlugin,
+  parsePublicKeys,
+  parseServiceConfig,
+  sendGraphQLError,
+  ServiceClient,
+  TokenSigner,
+  TokenVerifier,
+  type KeyValueStore,
+} from '@shop/kit';
+import { StoreKeyValueCache } from './apq-cache';
+import { Authenticator } from './authentication';
+import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
+import { countTokens, operationLimitsPlugin, tooComplex, type OperationLimits } from './limits';
+import { mountPlayground } from './playground';
+import { authRateLimitPlugin, rateLimitMiddleware } from './rate-limit';
+import { SubgraphSource, type GatewayContext } from './subgraph-source';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    gatewayContext?: GatewayContext;
+  }
+}
+
+export interface RunningGateway {
+  port: number;
+  url: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv) {
+  const config = parseServiceConfig('gateway', gatewayConfigShape, env);
+  const production = config.NODE_ENV === 'production';
+  for (const name of ['SERVICE_TOKEN_PRIVATE_KEY', 'SERVICE_TOKEN_KID', 'SERVICE_TOKEN_PUBLIC_KEYS'] as const)
+    if (!config[name]) throw new ConfigError([`config error: ${name} is required but not set`]);
+  return {
+    ...config,
+    playground: config.PLAYGROUND_ENABLED ?? !production,
+    introspection: config.INTROSPECTION_ENABLED ?? !production,
+  };
+}
+
+/** The public entry point: auth, limits, rate limits and persisted queries around Apollo Gateway. */
+export async function startGateway(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { store?: KeyValueStore } = {},
+): Promise<RunningGateway> {
+  const config = loadGatewayConfig(env);
+  const production = config.NODE_ENV === 'production';
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const metrics = createMetrics('gateway');
+  const store = options.store ?? createStore(config.REDIS_URL, logger);
+  let accessTokens: TokenVerifier;
+  let signer: TokenSigner;
+  try {
+    accessTokens = new TokenVerifier(parsePublicKeys(config.ACCESS_TOKEN_PUBLIC_KEYS, 'ACCESS_TOKEN_PUBLIC_KEYS'));
+    signer = new TokenSigner(config.SERVICE_TOKEN_PRIVATE_KEY!, config.SERVICE_TOKEN_KID!);
+  } catch (error) {
+    throw new ConfigError([error instanceof Error ? error.message : String(error)]);
+  }
+  let supergraphSdl: string;
+  try {
+    supergraphSdl = readFileSync(config.SUPERGRAPH_PATH, 'utf8');
+  } catch {
+    throw new ConfigError([`config error: SUPERGRAPH_PATH ${config.SUPERGRAPH_PATH} cannot be read (run npm run compose)`]);
+  }
+
+  const subgraphUrls: Record<SubgraphName, string> = {
+    users: config.USERS_URL,
+    products: config.PRODUCTS_URL,
+    inventory: config.INVENTORY_URL,
+    orders: config.ORDERS_URL,
+    payments: config.PAYMENTS_URL,
+  };
+  const fetchDuration = new Histogram({
+    name: 'gateway_subgraph_fetch_duration_seconds',
+    help: 'Latency of gateway fetches to each subgraph',
+    labelNames: ['subgraph', 'outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics.registry],
+  });
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    logger,
+    buildService: ({ name, url }) => {
+      // Routing URLs in the supergraph are defaults; <NAME>_URL overrides them per environment.
+      const base = (SUBGRAPH_NAMES as readonly string[]).includes(name) ? subgraphUrls[name as SubgraphName] : undefined;
+      return new SubgraphSource({
+        name,
+        url: base ? `${base}/graphql` : url!,
+        signer,
+        tokenTtlSeconds: config.SERVICE_TOKEN_TTL_SECONDS,
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        fetchDuration,
+      });
+    },
+  });
+
+  const authenticator = new Authenticator({
+    verifier: accessTokens,
+    store,
+    users: new ServiceClient({
+      caller: 'gateway',
+      target: 'users',
+      baseUrl: config.USERS_URL,
+      signer,
+      tokenTtlSeconds: config.SERVICE_TOKEN_TTL_SECONDS,
+      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    }),
+    logger,
+    metrics,
+  });
+  const limits: OperationLimits = {
+    maxDepth: config.MAX_DEPTH,
+    maxAliases: config.MAX_ALIASES,
+    maxRootFields: config.MAX_ROOT_FIELDS,
+    maxTokens: config.MAX_TOKENS,
+    maxCost: config.MAX_COST,
+  };
+  const rateLimits = {
+    windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+    max: config.RATE_LIMIT_MAX,
+    authMax: config.AUTH_RATE_LIMIT_MAX,
+  };
+
+  let loaded = false;
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: !production,
+    formatError: createErrorFormatter({ production, logger }),
+    persistedQueries: { cache: new StoreKeyValueCache(store, 'apq:', metrics), ttl: 24 * 3600 },
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      metricsPlugin(metrics),
+      operationLimitsPlugin(limits),
+      authRateLimitPlugin(store, metrics, rateLimits),
+    ],
+  });
+  await apollo.start();
+  loaded = true;
+
+  const base = createHttpBase({
+    logger,
+    metrics,
+    // Redis is not required: the gateway serves without its caches.
+    readiness: { supergraph: async () => loaded },
+  });
+  const { app } = base;
+  if (config.TRUSTED_PROXIES) app.set('trust proxy', config.TRUSTED_PROXIES.split(',').map((s) => s.trim()));
+  if (config.playground) mountPlayground(app);
+
+  const identify = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const identity = await authenticator.identify(req.headers.authorization);
+      const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+      req.gatewayContext = {
+        requestId: req.requestId,
+        identity,
+        clientIp,
+        clientKey: identity.userId ? `user:${identity.userId}` : `ip:${clientIp}`,
+      };
+      next();
+    } catch (error) {
+      if (error instanceof AppError) {
+        sendGraphQLError(res, error.httpStatus, error.code, error.message);
+        return;
+      }
+      logger.error({ err: error }, 'authentication failed unexpectedly');
+      sendGraphQLError(res, 503, 'INTERNAL_SERVER_ERROR', `Cannot verify the session right now (request id ${req.requestId})`);
+    }
+  };
+  const tokenLimit = (req: Request, res: Response, next: NextFunction) => {
+    const query = (req.body as { query?: unknown } | undefined)?.query;
+    if (typeof query === 'string' && countTokens(query, limits.maxTokens) > limits.maxTokens) {
+      const error = tooComplex(`Query exceeds the token limit of ${limits.maxTokens}`);
+      sendGraphQLError(res, 400, 'OPERATION_TOO_COMPLEX', error.message);
+      return;
+    }
+    next();
+  };
+  const bodyErrors = (error: Error & { type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (error.type === 'entity.too.large') {
+      sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${config.BODY_LIMIT_BYTES} bytes`);
+      return;
+    }
+    if (error.type === 'entity.parse.failed') {
+      sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+      return;
+    }
+    next(error);
+  };
+
+  app.use(
+    '/graphql',
+    express.json({ limit: config.BODY_LIMIT_BYTES }),
+    bodyErrors,
+    identify,
+    rateLimitMiddleware(store, metrics, rateLimits),
+    tokenLimit,
+    (req: Request, _res: Response, next: NextFunction) => {
+      req.operationName = (req.body as { operationName?: string } | undefined)?.operationName ?? undefined;
+      next();
+    },
+    expressMiddleware(apollo, { context: async ({ req }) => req.gatewayContext! }),
+  );
+
+  const { server, port } = await listen(app, config.PORT, config.HOST);
+  logger.info({ port, playground: config.playground, introspection: config.introspection }, 'gateway listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    stop() {
+      stopping ??= (async () => {
+        base.markDraining();
+        await closeServer(server, config.SHUTDOWN_GRACE_MS);
+        await apollo.stop();
+        if (!options.store) await store.close();
+        logger.info('gateway stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Express } from 'express';
+
+/**
+ * GraphiQL served entirely from our own assets (no CDN), so it works offline. It opens with
+ * the storefront contract's operations as examples and a headers tab for Authorization.
+ */
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+const ASSETS: Record<string, string> = {
+  'react.js': require.resolve('react/umd/react.production.min.js'),
+  'react-dom.js': require.resolve('react-dom/umd/react-dom.production.min.js'),
+  'graphiql.js': require.resolve('graphiql/graphiql.min.js'),
+  'graphiql.css': require.resolve('graphiql/graphiql.min.css'),
+};
+
+export function examplesDocument(): string {
+  const file = path.join(PACKAGE_ROOT, 'playground', 'examples.graphql');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '{ categories { id slug name } }\n';
+}
+
+export function playgroundHtml(endpoint: string): string {
+  const examples = JSON.stringify(examplesDocument()).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <title>Shop supergraph · GraphiQL</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1" />
+  <link rel="stylesheet" href="/playground/graphiql.css" />
+  <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading the playground…</div>
+  <script src="/playground/react.js"></script>
+  <script src="/playground/react-dom.js"></script>
+  <script src="/playground/graphiql.js"></script>
+  <script src="/playground/boot.js" data-endpoint="${endpoint}"></script>
+  <script id="examples" type="application/json">${examples}</script>
+</body>
+</html>`;
+}
+
+// Kept out of the HTML so a strict Content-Security-Policy (script-src 'self') holds.
+const BOOT_SCRIPT = `(function () {
+  var endpoint = document.currentScript.getAttribute('data-endpoint');
+  var examples = JSON.parse(document.getElementById('examples').textContent);
+  var fetcher = GraphiQL.createFetcher({ url: endpoint });
+  var root = ReactDOM.createRoot(document.getElementById('graphiql'));
+  root.render(React.createElement(GraphiQL, {
+    fetcher: fetcher,
+    defaultQuery: examples,
+    defaultHeaders: '{\\n  "Authorization": ""\\n}',
+    headerEditorEnabled: true,
+    shouldPersistHeaders: true,
+    defaultEditorToolsVisibility: 'headers'
+  }));
+})();`;
+
+export function mountPlayground(app: Express, endpoint = '/graphql'): void {
+  const assets = express.Router();
+  for (const [name, file] of Object.entries(ASSETS))
+    assets.get(`/${name}`, (_req, res) => res.sendFile(file, { maxAge: '1d', immutable: true }));
+  assets.get('/boot.js', (_req, res) => res.type('application/javascript').send(BOOT_SCRIPT));
+  app.use('/playground', assets);
+  app.get(endpoint, (req, res, next) => {
+    if (!req.accepts(['application/json', 'text/html']) || req.accepts(['application/json', 'text/html']) !== 'text/html' || req.query.query)
+      return next();
+    res
+      .type('html')
+      .setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; worker-src 'self' blob:")
+      .send(playgroundHtml(endpoint));
+  });
+}

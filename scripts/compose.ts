@@ -1,0 +1,80 @@
+/**
+ * Composes the supergraph from every subgraph's SDL file (subgraphs/<name>/src/schema.graphql)
+ * and writes the committed copies: gateway/supergraph.graphql (served by the gateway),
+ * kustomize/base/gateway/supergraph.graphql (kustomize cannot read files outside its root),
+ * and gateway/playground/examples.graphql (the contract's operations, as playground examples).
+ *
+ *   npm run compose            write the files
+ *   npm run compose -- --check fail (exit 1) when a committed file is stale
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const CONTRACT_DIR = path.resolve(ROOT, '..', 'shared', 'contract');
+const PORTS: Record<string, number> = { users: 4001, products: 4002, inventory: 4003, orders: 4004, payments: 4005 };
+
+export function subgraphSdls() {
+  const dir = path.join(ROOT, 'subgraphs');
+  return readdirSync(dir)
+    .filter((name) => existsSync(path.join(dir, name, 'src', 'schema.graphql')))
+    .sort()
+    .map((name) => ({
+      name,
+      url: `http://127.0.0.1:${PORTS[name] ?? 4100}/graphql`,
+      typeDefs: parse(readFileSync(path.join(dir, name, 'src', 'schema.graphql'), 'utf8')),
+    }));
+}
+
+export function composeSupergraph(): string {
+  const result = composeServices(subgraphSdls());
+  if (result.errors) {
+    throw new Error(`composition failed:\n${result.errors.map((e) => `- ${e.message}`).join('\n')}`);
+  }
+  return result.supergraphSdl;
+}
+
+export function examplesDocument(): string {
+  if (!existsSync(CONTRACT_DIR)) return '';
+  const files = readdirSync(CONTRACT_DIR).filter((f) => f.endsWith('.graphql')).sort().reverse(); // storefront first
+  const header =
+    '# The storefront and admin contract operations. Pick one with the run button.\n' +
+    '# Sign in with Login, then put {"Authorization": "Bearer <accessToken>"} in the Headers tab.\n\n';
+  return header + files.map((f) => readFileSync(path.join(CONTRACT_DIR, f), 'utf8').trim()).join('\n\n') + '\n';
+}
+
+export function outputs(): Record<string, string> {
+  const supergraph = composeSupergraph();
+  const files: Record<string, string> = {
+    'gateway/supergraph.graphql': supergraph,
+    'kustomize/base/gateway/supergraph.graphql': supergraph,
+  };
+  const examples = examplesDocument();
+  if (examples) files['gateway/playground/examples.graphql'] = examples;
+  return files;
+}
+
+function main() {
+  const check = process.argv.includes('--check');
+  const stale: string[] = [];
+  for (const [relative, content] of Object.entries(outputs())) {
+    const file = path.join(ROOT, relative);
+    const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    if (current === content) continue;
+    if (check) stale.push(relative);
+    else {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+      console.log(`wrote ${relative}`);
+    }
+  }
+  if (stale.length > 0) {
+    console.error(`stale: ${stale.join(', ')} — run npm run compose and commit the result`);
+    process.exit(1);
+  }
+  if (check) console.log('supergraph files are up to date');
+}
+
+if (require.main === module) main();

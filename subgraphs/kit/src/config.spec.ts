@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { ConfigError, parseConfig, port, url } from './config';
+import { parseServiceConfig } from './runtime';
+
+describe('configuration from the environment', () => {
+  const shape = { PORT: port(4001), DATABASE_URL: url(['postgres']).optional(), LIMIT: z.coerce.number().int().min(1) };
+
+  it('applies defaults and coerces numbers', () => {
+    expect(parseConfig(shape, { LIMIT: '5' })).toEqual({ PORT: 4001, LIMIT: 5 });
+  });
+
+  it('names every variable that is missing or malformed, one line each', () => {
+    expect.assertions(2);
+    try {
+      parseConfig(shape, { PORT: 'eighty', DATABASE_URL: 'mysql://x' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        expect.stringMatching(/^config error: PORT /),
+        expect.stringMatching(/^config error: DATABASE_URL must be a URL with scheme postgres/),
+        'config error: LIMIT is required but not set',
+      ]);
+    }
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(parseConfig(shape, { LIMIT: '2', DATABASE_URL: '' })).toEqual({ PORT: 4001, LIMIT: 2 });
+  });
+
+  it('rejects an unknown NODE_ENV and a bad REDIS_URL for a service, together', () => {
+    expect(() => parseServiceConfig('users', {}, { NODE_ENV: 'staging', REDIS_URL: 'http://x' })).toThrow(
+      /NODE_ENV[\s\S]*REDIS_URL must be a URL with scheme redis or rediss/,
+    );
+  });
+
+  it('fills keys from the development keyring only in development', () => {
+    const dataDir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'keys-'));
+    const dev = parseServiceConfig('orders', {}, { NODE_ENV: 'development', DATA_DIR: dataDir });
+    expect(dev.SERVICE_TOKEN_KID).toBe('orders.dev');
+    expect(dev.SERVICE_TOKEN_PUBLIC_KEYS).toContain('gateway.dev');
+    const production = parseServiceConfig('orders', {}, { NODE_ENV: 'production', DATA_DIR: dataDir });
+    expect(production.SERVICE_TOKEN_KID).toBeUndefined();
+  });
+});

@@ -1,0 +1,73 @@
+// PGlite loads its WASM build with a dynamic import, which Jest runs only with this flag
+// (see package.json "test"); the embedded-mode test below needs it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from './logger';
+import { openDatabase, withTransaction, type Database } from './db';
+import { createTestDatabase, type TestDatabase } from './testing/databases';
+
+const logger = createLogger('kit-test', 'silent');
+
+/**
+ * Two transactions run at once: one inserts and then fails (rolls back), the other inserts
+ * and commits. Isolated transactions leave exactly the committed row; interleaving on one
+ * connection would roll the second's insert back with the first.
+ */
+async function concurrentTransactionsStayIsolated(db: Database) {
+  await db.dataSource.query('CREATE TABLE IF NOT EXISTS isolation_probe (label text primary key)');
+  await db.dataSource.query('DELETE FROM isolation_probe');
+  const ctx = { em: db.dataSource.manager };
+  const failing = withTransaction(ctx, async (tx) => {
+    await tx.em.query(`INSERT INTO isolation_probe VALUES ('rolled back')`);
+    await new Promise((r) => setTimeout(r, 50));
+    throw new Error('boom');
+  });
+  const committing = withTransaction(ctx, async (tx) => {
+    await tx.em.query(`INSERT INTO isolation_probe VALUES ('committed')`);
+    await new Promise((r) => setTimeout(r, 20));
+  });
+  const outcomes = await Promise.allSettled([failing, committing]);
+  expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+  const rows = await db.dataSource.query('SELECT label FROM isolation_probe ORDER BY label');
+  expect(rows).toEqual([{ label: 'committed' }]);
+}
+
+describe('embedded PGlite (no DATABASE_URL)', () => {
+  let dataDir: string;
+  let db: Database;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'pglite-'));
+    db = await openDatabase({ service: 'probe', dataDir, poolMax: 10, entities: [], migrations: [], logger });
+  });
+  afterAll(async () => {
+    await db?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps each service in its own data directory', () => {
+    expect(db.embedded).toBe(true);
+  });
+
+  it('keeps two concurrent transactions isolated', async () => {
+    await concurrentTransactionsStayIsolated(db);
+  });
+});
+
+describe('real Postgres (DATABASE_URL)', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+  beforeAll(async () => {
+    testDb = await createTestDatabase('kit');
+    db = await openDatabase({ service: 'probe', url: testDb.url, dataDir: '.data', poolMax: 5, entities: [], migrations: [], logger });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  it('keeps two concurrent transactions isolated', async () => {
+    expect(db.embedded).toBe(false);
+    await concurrentTransactionsStayIsolated(db);
+  });
+});
