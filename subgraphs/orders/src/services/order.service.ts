@@ -1,0 +1,83 @@
+import {
+  BadUserInputError,
+  NotFoundError,
+  decodeCursor,
+  encodeCursor,
+  isAdmin,
+  pageSize,
+  type ServiceContext,
+  type SignedInIdentity,
+} from '@shop/kit';
+import { Order } from '../entities/order.entity';
+import type { Saga } from './saga';
+import { isUuid } from './validation';
+
+export interface OrderPage {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: { cursor: string; node: Order }[];
+}
+
+/** Reading orders (own ones, or any for admins), cancelling and refunding them. */
+export class OrderService {
+  constructor(private readonly saga: Saga) {}
+
+  /** Visible to its customer and to admins; refused checkouts never reached anyone. */
+  visible(ctx: ServiceContext, order: Order | null): Order | null {
+    if (!order || order.rejectionCode) return null;
+    return order.userId === ctx.identity.userId || isAdmin(ctx) ? order : null;
+  }
+
+  async list(ctx: ServiceContext, userId: string, first: number | null | undefined, after: string | null | undefined): Promise<OrderPage> {
+    const limit = pageSize(first);
+    const repo = ctx.em.getRepository(Order);
+    const query = repo
+      .createQueryBuilder('o')
+      .where('o.user_id = :userId AND o.rejection_code IS NULL', { userId })
+      .orderBy('o.created_at', 'DESC')
+      .addOrderBy('o.id', 'DESC');
+    const totalCount = await query.clone().getCount();
+    if (after) {
+      const [createdAt, id] = decodeCursor(after, 2);
+      if (typeof createdAt !== 'string' || typeof id !== 'string' || !isUuid(id) || Number.isNaN(Date.parse(createdAt)))
+        throw new BadUserInputError('after is not a valid cursor (use pageInfo.endCursor from a previous page)');
+      query.andWhere('(o.created_at, o.id) < (:createdAt, :id)', { createdAt, id });
+    }
+    const rows = await query.take(limit + 1).getMany();
+    const page = rows.slice(0, limit);
+    const edges = page.map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node }));
+    return {
+      totalCount,
+      pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+      edges,
+    };
+  }
+
+  /** cancelOrder (own order) and refundOrder (admin): refund the payment, return the stock. */
+  async unwind(ctx: ServiceContext, user: SignedInIdentity, id: string, kind: 'cancel' | 'refund'): Promise<Order> {
+    const repo = ctx.em.getRepository(Order);
+    const order = isUuid(id) ? await repo.findOneBy({ id }) : null;
+    const mayTouch = order && !order.rejectionCode && (kind === 'refund' || order.userId === user.userId);
+    if (!order || !mayTouch) throw new NotFoundError(`No order with id ${id}`);
+    const target = kind === 'cancel' ? 'cancelling' : 'refunding';
+    if (order.status === 'CONFIRMED' && order.sagaState !== target) {
+      // A confirmed order whose capture is still being finished is finished first.
+      if (order.sagaState !== 'completed') await this.saga.finishConfirmed(ctx, order);
+      const claimed = await this.saga.advance(ctx, order.id, ['completed'], { sagaState: target }, 'CONFIRMED');
+      if (!claimed) {
+        const now = await repo.findOneByOrFail({ id: order.id });
+        if (now.sagaState !== target) throw this.notAllowed(kind, now);
+      }
+    } else if (order.sagaState !== target) {
+      throw this.notAllowed(kind, order);
+    }
+    await this.saga.unwind(ctx, order.id, target);
+    return repo.findOneByOrFail({ id: order.id });
+  }
+
+  private notAllowed(kind: 'cancel' | 'refund', order: Order) {
+    return new BadUserInputError(
+      `Only a CONFIRMED order can be ${kind === 'cancel' ? 'cancelled' : 'refunded'}; this one is ${order.status}`,
+    );
+  }
+}
