@@ -69,7 +69,7 @@ export async function startGateway(
   const production = config.NODE_ENV === 'production';
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const metrics = createMetrics('gateway');
-  const store = options.store ?? createStore(config.REDIS_URL, logger);
+  const store = options.store ?? createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX);
   let accessTokens: TokenVerifier;
   let signer: TokenSigner;
   try {

@@ -7,11 +7,12 @@ import express, { type Express } from 'express';
  * the storefront contract's operations as examples and a headers tab for Authorization.
  */
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
+const packageFile = (pkg: string, file: string) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
 const ASSETS: Record<string, string> = {
-  'react.js': require.resolve('react/umd/react.production.min.js'),
-  'react-dom.js': require.resolve('react-dom/umd/react-dom.production.min.js'),
-  'graphiql.js': require.resolve('graphiql/graphiql.min.js'),
-  'graphiql.css': require.resolve('graphiql/graphiql.min.css'),
+  'react.js': packageFile('react', 'umd/react.production.min.js'),
+  'react-dom.js': packageFile('react-dom', 'umd/react-dom.production.min.js'),
+  'graphiql.js': packageFile('graphiql', 'graphiql.min.js'),
+  'graphiql.css': packageFile('graphiql', 'graphiql.min.css'),
 };
 
 export function examplesDocument(): string {

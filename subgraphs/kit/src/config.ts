@@ -41,6 +41,8 @@ export const commonConfigShape = {
   DATABASE_POOL_MAX: positiveInt(10),
   /** Unset: an in-process memory store (fine for one process, not for replicas). */
   REDIS_URL: url(['redis', 'rediss']).optional(),
+  /** Prefix for every key this deployment writes, so environments (or test runs) can share a Redis. */
+  REDIS_KEY_PREFIX: z.string().default(''),
   DATA_DIR: z.string().default('.data'),
   /** JSON object {kid: PEM public key} of every service allowed to sign internal tokens. */
   SERVICE_TOKEN_PUBLIC_KEYS: z.string().optional(),

@@ -26,7 +26,7 @@ export class RedisStore implements KeyValueStore {
   /** Settles on the first connection (or after connectTimeout): commands wait for it once. */
   private readonly firstConnect: Promise<void>;
 
-  constructor(url: string, options: { commandTimeoutMs?: number; logger?: Logger } = {}) {
+  constructor(url: string, options: { commandTimeoutMs?: number; logger?: Logger; keyPrefix?: string } = {}) {
     this.client = new Redis(url, {
       // Fail fast while Redis is away instead of queueing requests behind it.
       enableOfflineQueue: false,
@@ -35,6 +35,7 @@ export class RedisStore implements KeyValueStore {
       connectTimeout: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
       lazyConnect: false,
+      keyPrefix: options.keyPrefix ?? '',
     });
     this.firstConnect = new Promise<void>((resolve) => {
       this.client.once('ready', () => resolve());
@@ -151,8 +152,8 @@ export class MemoryStore implements KeyValueStore {
   }
 }
 
-export function createStore(redisUrl: string | undefined, logger?: Logger): KeyValueStore {
-  return redisUrl ? new RedisStore(redisUrl, { logger }) : new MemoryStore();
+export function createStore(redisUrl: string | undefined, logger?: Logger, keyPrefix = ''): KeyValueStore {
+  return redisUrl ? new RedisStore(redisUrl, { logger, keyPrefix }) : new MemoryStore();
 }
 
 /**

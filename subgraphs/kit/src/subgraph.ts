@@ -7,7 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express, { type Request, type Response } from 'express';
 import { parse, type DocumentNode } from 'graphql';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode, UnauthenticatedError } from './errors';
 import { closeServer, createHttpBase, listen, sendGraphQLError } from './http';
 import type { Logger } from './logger';
@@ -50,6 +50,8 @@ export interface RunningService {
   port: number;
   url: string;
   server: Server;
+  /** This service's database (for seeding in embedded mode and for tests). */
+  dataSource: DataSource;
   stop(): Promise<void>;
 }
 
@@ -155,6 +157,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
     port,
     url: `http://127.0.0.1:${port}`,
     server,
+    dataSource: db.dataSource,
     stop() {
       stopping ??= (async () => {
         base.markDraining();

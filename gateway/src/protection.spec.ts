@@ -1,0 +1,130 @@
+import { postGraphQL } from '@shop/kit/testing';
+import { startUsersStack, type Stack } from './testing/stack';
+
+const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }`;
+const code = (result: { errors?: { extensions?: Record<string, unknown> }[] }) => result.errors?.[0]?.extensions?.code;
+
+describe('operation limits (defaults)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startUsersStack();
+  });
+  afterAll(() => stack?.stop());
+
+  const expectTooComplex = async (query: string, limitName: RegExp) => {
+    const result = await postGraphQL(stack.graphqlUrl, query);
+    expect(result.status).toBe(400);
+    expect(code(result)).toBe('OPERATION_TOO_COMPLEX');
+    expect(result.errors?.[0].message).toMatch(limitName);
+  };
+
+  it('refuses a query deeper than 15 and accepts one of depth 15', async () => {
+    const nest = (levels: number) => `{ __schema { types { fields { type { ${'ofType { '.repeat(levels)}name${' }'.repeat(levels)} } } } } }`;
+    // __schema, types, fields, type = 4 levels, then ofType levels, then name
+    const ok = await postGraphQL(stack.graphqlUrl, nest(10));
+    expect(ok.errors).toBeUndefined();
+    await expectTooComplex(nest(11), /depth limit of 15/);
+  });
+
+  it('refuses more than 50 aliases', async () => {
+    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    expect((await postGraphQL(stack.graphqlUrl, aliases(50))).errors).toBeUndefined();
+    await expectTooComplex(aliases(51), /alias limit is 50/);
+  });
+
+  it('refuses more than 10 root fields', async () => {
+    const roots = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `m${i}: me { id }`).join(' ')} }`;
+    expect((await postGraphQL(stack.graphqlUrl, roots(10))).errors).toBeUndefined();
+    await expectTooComplex(roots(11), /root field limit is 10/);
+  });
+
+  it('refuses more than 5,000 tokens before parsing', async () => {
+    await expectTooComplex(`{ me { ${'id '.repeat(5_000)} } }`, /token limit of 5000/);
+  });
+
+  it('refuses a nested list of lists of lists by cost, introspection included', async () => {
+    await expectTooComplex(
+      '{ __schema { types { fields { args { type { enumValues { name description } fields { name } } } } } } }',
+      /cost limit of 25000/,
+    );
+  });
+
+  it('answers 413 to a body over 1 MB, before any GraphQL work', async () => {
+    const result = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ me { id } } # ${'x'.repeat(1_100_000)}` }),
+    });
+    expect(result.status).toBe(413);
+  });
+
+  it('answers malformed requests with BAD_REQUEST, bad documents with parse/validation codes', async () => {
+    const notJson = await fetch(stack.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(code(await postGraphQL(stack.graphqlUrl, '{ me { id '))).toBe('GRAPHQL_PARSE_FAILED');
+    expect(code(await postGraphQL(stack.graphqlUrl, '{ me { nope } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('serves the offline playground to browsers in development', async () => {
+    const page = await fetch(stack.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('/playground/graphiql.js');
+    expect(html).not.toMatch(/https?:\/\/(?!localhost)/); // nothing from a CDN
+    for (const asset of ['graphiql.js', 'graphiql.css', 'react.js', 'react-dom.js', 'boot.js'])
+      expect((await fetch(`${stack.gateway.url}/playground/${asset}`)).status).toBe(200);
+  });
+});
+
+describe('rate limits', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startUsersStack({
+      gatewayEnv: { RATE_LIMIT_MAX: '5', AUTH_RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_SECONDS: '30' },
+    });
+  });
+  afterAll(() => stack?.stop());
+
+  it('limits sign-in attempts per client more strictly, with 429 and Retry-After', async () => {
+    const attempt = () => postGraphQL(stack.graphqlUrl, LOGIN, { input: { email: 'nobody@example.com', password: 'wrong password' } });
+    expect(code(await attempt())).toBe('UNAUTHENTICATED');
+    expect(code(await attempt())).toBe('UNAUTHENTICATED');
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(code(limited)).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('limits all requests per client with 429 and Retry-After', async () => {
+    let last;
+    for (let i = 0; i < 6; i += 1) last = await postGraphQL(stack.graphqlUrl, '{ me { id } }');
+    expect(last!.status).toBe(429);
+    expect(code(last!)).toBe('RATE_LIMITED');
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('production mode', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startUsersStack({ gatewayEnv: { NODE_ENV: 'production' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('answers introspection with an error and serves no playground', async () => {
+    const result = await postGraphQL(stack.graphqlUrl, '{ __schema { queryType { name } } }');
+    expect(result.errors?.length).toBeGreaterThan(0);
+    expect(result.data ?? null).toBeNull();
+    const page = await fetch(stack.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toContain('graphiql');
+  });
+
+  it('masks internal errors with a generic message carrying the request id', async () => {
+    const result = await postGraphQL<{ product: unknown }>(stack.graphqlUrl, '{ product(slug: "x") { id } }', {}, { 'x-request-id': 'trace-me-1' });
+    expect(result.errors?.length).toBeGreaterThan(0);
+    const error = result.errors![0];
+    expect(error.message).toContain('trace-me-1');
+    expect(JSON.stringify(result.errors)).not.toMatch(/ECONNREFUSED|stacktrace|at .*\.js/);
+  });
+});
