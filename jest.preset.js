@@ -15,6 +15,7 @@ module.exports = {
     '^@shop/kit/(.*)$': path.join(__dirname, 'subgraphs/kit/src/$1'),
   },
   setupFiles: [path.join(__dirname, 'subgraphs/kit/src/testing/jest-setup.ts')],
+  reporters: ['default', path.join(__dirname, 'scripts/jest-summary-reporter.js')],
   testTimeout: 60_000,
   // Services under test hold pools and timers; tests close what they open, this only
   // keeps a forgotten handle from hanging CI.

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm test`: every workspace's tests through turbo (one workspace at a time: they share
+// the machine's Postgres and 2 cores), then one closing line with the totals.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const summaryFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'jest-summary-')), 'runs.jsonl');
+const args = ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)];
+const result = spawnSync('npx', args, { stdio: 'inherit', env: { ...process.env, JEST_SUMMARY_FILE: summaryFile } });
+
+const runs = existsSync(summaryFile)
+  ? readFileSync(summaryFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  : [];
+const total = (key) => runs.reduce((sum, run) => sum + run[key], 0);
+const failedSuites = total('suitesFailed');
+console.log('');
+for (const run of runs) console.log(`  ${path.relative(process.cwd(), run.cwd) || '.'}: ${run.passed} passed, ${run.failed} failed`);
+console.log(`tests: ${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
+if (failedSuites > 0) console.log(`${failedSuites} test suite(s) failed to run`);
+process.exit(result.status === 0 && total('failed') === 0 && failedSuites === 0 && runs.length > 0 ? 0 : 1);
