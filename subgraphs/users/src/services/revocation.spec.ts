@@ -14,7 +14,7 @@ describe('revocation with a test-owned Redis that goes away', () => {
 
   beforeAll(async () => {
     redis = await TestRedisServer.start();
-    h = await startHarness('users_revocation', { REDIS_URL: redis.url, REVOCATION_PUBLISH_INTERVAL_MS: '200' });
+    h = await startHarness('users_revocation', { REDIS_URL: redis.url, REDIS_KEY_PREFIX: '', REVOCATION_PUBLISH_INTERVAL_MS: '200' });
     reader = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     reader.on('error', () => undefined);
   });

@@ -5,6 +5,7 @@ import {
   createTestKeys,
   subgraphCaller,
   TEST_REDIS_URL,
+  uniqueRedisPrefix,
   type TestDatabase,
   type TestKeys,
 } from '@shop/kit/testing';
@@ -34,6 +35,8 @@ export function env(db: TestDatabase, keys: TestKeys, extra: Record<string, stri
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
+    // Runs share the machine's Redis: every key of this run under its own prefix.
+    REDIS_KEY_PREFIX: uniqueRedisPrefix('users'),
     BCRYPT_COST: '10',
     ...keys.envFor('users'),
     ...extra,
