@@ -1,0 +1,181 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '@shop/kit/testing';
+import { parsePublicKeys } from '@shop/kit';
+import { parse, type DocumentNode, type SelectionSetNode, Kind, print } from 'graphql';
+import { Client } from 'pg';
+import { KUSTOMIZE_ROOT, REPO_ROOT } from './render';
+import { generatedSecrets } from './secrets';
+
+/** The scripts the manifests run, run here against the machine's Postgres. */
+
+const admin = () => new Client({ connectionString: TEST_DATABASE_URL });
+const server = new URL(TEST_DATABASE_URL);
+const pgEnv = {
+  PATH: process.env.PATH ?? '',
+  PGHOST: server.hostname,
+  PGPORT: server.port || '5432',
+  POSTGRES_USER: decodeURIComponent(server.username) || 'postgres',
+  POSTGRES_DB: server.pathname.slice(1) || 'postgres',
+};
+
+describe('postgres/init-service-databases.sh (in-cluster Postgres, first start)', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const services = [`k8s_${suffix}_users`, `k8s_${suffix}_orders`];
+  const password = `pa'ss"wo$rd ${suffix}`;
+
+  afterAll(async () => {
+    const client = admin();
+    await client.connect();
+    for (const name of services) {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.query(`DROP ROLE IF EXISTS "${name}"`);
+    }
+    await client.end();
+  });
+
+  it('creates a login role and an owned database per service, closed to everyone else', async () => {
+    const env: Record<string, string> = { ...pgEnv, SHOP_SERVICES: services.join(' ') };
+    for (const name of services) env[`${name.toUpperCase()}_DB_PASSWORD`] = `${password} ${name}`;
+    const script = path.join(KUSTOMIZE_ROOT, 'base/postgres/init-service-databases.sh');
+    const run = spawnSync('sh', [script], { env, encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+
+    const client = admin();
+    await client.connect();
+    try {
+      for (const name of services) {
+        const role = await client.query('SELECT rolcanlogin, rolsuper, rolpassword IS NOT NULL AS has_password FROM pg_authid WHERE rolname = $1', [name]);
+        expect(role.rows).toEqual([{ rolcanlogin: true, rolsuper: false, has_password: true }]);
+        const db = await client.query(
+          'SELECT pg_get_userbyid(datdba) AS owner, datacl::text[] AS acl FROM pg_database WHERE datname = $1',
+          [name],
+        );
+        expect(db.rows[0].owner).toBe(name);
+        expect((db.rows[0].acl as string[]).filter((entry) => entry.startsWith('='))).toEqual([]);
+        const other = services.find((s) => s !== name)!;
+        const access = await client.query("SELECT has_database_privilege($1, $2, 'CONNECT') AS other, has_database_privilege($3, $2, 'CONNECT') AS own", [other, name, name]);
+        expect(access.rows[0]).toEqual({ other: false, own: true });
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('stops, naming the variable, when a password is missing', () => {
+    const script = path.join(KUSTOMIZE_ROOT, 'base/postgres/init-service-databases.sh');
+    const run = spawnSync('sh', [script], { env: { ...pgEnv, SHOP_SERVICES: `k8s_${suffix}_missing` }, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`K8S_${suffix.toUpperCase()}_MISSING_DB_PASSWORD is not set`);
+  });
+});
+
+describe('production/backup-databases.sh (nightly CronJob)', () => {
+  let database: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    database = await createTestDatabase('k8s_backup');
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    await client.query('CREATE TABLE orders (id uuid PRIMARY KEY, total integer NOT NULL)');
+    await client.query("INSERT INTO orders VALUES ('6f1c2a5e-0000-4000-8000-000000000001', 4200)");
+    await client.end();
+    dir = mkdtempSync(path.join(tmpdir(), 'shop-backup-'));
+  });
+  afterAll(async () => {
+    await database.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a complete, restorable dump per service database', () => {
+    const script = path.join(KUSTOMIZE_ROOT, 'overlays/production/backup-databases.sh');
+    const run = spawnSync('sh', [script], {
+      env: { PATH: process.env.PATH ?? '', BACKUP_DIR: dir, SHOP_SERVICES: 'orders', ORDERS_DATABASE_URL: database.url },
+      encoding: 'utf8',
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const files = readdirSync(dir);
+    expect(files).toEqual([expect.stringMatching(/^orders-\d{8}T\d{6}Z\.dump$/)]);
+    const listing = execFileSync('pg_restore', ['--list', path.join(dir, files[0])], { encoding: 'utf8' });
+    expect(listing).toMatch(/TABLE DATA public orders/);
+  });
+
+  it('fails, and leaves no partial file, when a database cannot be dumped', () => {
+    const script = path.join(KUSTOMIZE_ROOT, 'overlays/production/backup-databases.sh');
+    const missing = new URL(database.url);
+    missing.pathname = `/${database.name}_does_not_exist`;
+    const run = spawnSync('sh', [script], {
+      env: { PATH: process.env.PATH ?? '', BACKUP_DIR: dir, SHOP_SERVICES: 'users', USERS_DATABASE_URL: missing.toString() },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(readdirSync(dir).filter((f) => f.startsWith('users'))).toEqual([]);
+  });
+});
+
+describe('scripts/create-secrets.mjs', () => {
+  it('generates matching key pairs, and database URLs that carry the password Postgres is initialised with', () => {
+    const secrets = generatedSecrets('shop-test');
+    const serviceKeys = parsePublicKeys(secrets.get('shop-platform-keys')!['service-token-public-keys'], 'SERVICE_TOKEN_PUBLIC_KEYS');
+    for (const signer of ['gateway', 'orders']) {
+      const key = secrets.get(`shop-${signer}-signing-key`)!;
+      expect(serviceKeys.has(key.kid)).toBe(true);
+      expect(key.kid.startsWith(`${signer}.`)).toBe(true);
+      expect(key['private-key']).toContain('BEGIN PRIVATE KEY');
+    }
+    const accessKeys = parsePublicKeys(secrets.get('shop-platform-keys')!['access-token-public-keys'], 'ACCESS_TOKEN_PUBLIC_KEYS');
+    expect(accessKeys.has(secrets.get('shop-users-access-token-key')!.kid)).toBe(true);
+    for (const service of ['users', 'products', 'inventory', 'orders', 'payments']) {
+      const { url, password } = secrets.get(`shop-${service}-database`)!;
+      const parsed = new URL(url);
+      expect([parsed.username, decodeURIComponent(parsed.password), parsed.hostname, parsed.pathname]).toEqual([service, password, 'postgres', `/${service}`]);
+    }
+    const redis = secrets.get('shop-redis')!;
+    expect(decodeURIComponent(new URL(redis.url).password)).toBe(redis.password);
+    expect(generatedSecrets('shop-test').get('shop-redis')!.password).not.toBe(redis.password);
+  });
+
+  it('points at managed services when asked to', () => {
+    const secrets = generatedSecrets('shop-test', ['--postgres-host', 'db.internal', '--postgres-sslmode', 'require', '--redis-url', 'rediss://:x@cache.internal:6380']);
+    expect(new URL(secrets.get('shop-orders-database')!.url).host).toBe('db.internal:5432');
+    expect(secrets.get('shop-orders-database')!.url).toMatch(/\?sslmode=require$/);
+    expect(secrets.get('shop-redis')!.url).toBe('rediss://:x@cache.internal:6380');
+  });
+});
+
+describe('production/smoke-test.mjs', () => {
+  const source = readFileSync(path.join(KUSTOMIZE_ROOT, 'overlays/production/smoke-test.mjs'), 'utf8');
+
+  it('is valid JavaScript for the image node', () => {
+    execFileSync(process.execPath, ['--check', path.join(KUSTOMIZE_ROOT, 'overlays/production/smoke-test.mjs')]);
+  });
+
+  it('sends the contract ProductList operation (a subset of its selection, same variables and arguments)', () => {
+    const smoke = parse(/export const query = `([^`]+)`/.exec(source)![1]);
+    const contract = parse(readFileSync(path.join(REPO_ROOT, '../shared/contract/storefront.graphql'), 'utf8'));
+    const operation = (document: DocumentNode) =>
+      document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === 'ProductList') as
+        | { variableDefinitions: readonly unknown[]; selectionSet: SelectionSetNode }
+        | undefined;
+    const fragments = new Map(
+      contract.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d.selectionSet] as const),
+    );
+    const paths = (set: SelectionSetNode, prefix = ''): string[] =>
+      set.selections.flatMap((selection) => {
+        if (selection.kind === Kind.FRAGMENT_SPREAD) return paths(fragments.get(selection.name.value)!, prefix);
+        if (selection.kind === Kind.INLINE_FRAGMENT) return paths(selection.selectionSet, prefix);
+        const here = `${prefix}/${selection.name.value}(${(selection.arguments ?? []).map((a) => print(a)).join(',')})`;
+        return selection.selectionSet ? [here, ...paths(selection.selectionSet, here)] : [here];
+      });
+    const ours = operation(smoke)!;
+    const theirs = operation(contract)!;
+    expect(ours).toBeDefined();
+    expect(theirs).toBeDefined();
+    expect(ours.variableDefinitions.map((v) => print(v as never))).toEqual(theirs.variableDefinitions.map((v) => print(v as never)));
+    const contractPaths = new Set(paths(theirs.selectionSet));
+    expect(paths(ours.selectionSet).filter((p) => !contractPaths.has(p))).toEqual([]);
+  });
+});
