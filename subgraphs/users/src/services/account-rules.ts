@@ -47,7 +47,6 @@ export function normaliseName(raw: string | null | undefined, field: string): st
   if (name.length === 0) return null;
   if (charCount(name) > NAME_MAX_CHARS)
     throw new BadUserInputError(`${field} must be at most ${NAME_MAX_CHARS} characters`, { field });
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) throw new BadUserInputError(`${field} must not contain control characters`, { field });
   return name;
 }

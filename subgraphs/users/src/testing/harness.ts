@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- test helper: responses are read loosely by the specs */
 import { randomBytes } from 'node:crypto';
 import { ANONYMOUS, issueServiceToken, TokenSigner, type Identity, type KeyValueStore } from '@shop/kit';
 import {
