@@ -37,8 +37,8 @@ export const accountResolvers = {
       return payload(await ctx.services.sessions.refresh(ctx, refreshToken));
     },
     async logout(_: unknown, __: unknown, ctx: UsersContext) {
-      const { sessionId } = requireUser(ctx);
-      await ctx.services.sessions.revoke(ctx, sessionId, 'logout');
+      const { sessionId, userId } = requireUser(ctx);
+      await ctx.services.sessions.revoke(ctx, { sessionId, userId }, 'logout');
       return true;
     },
     async updateProfile(_: unknown, { input }: { input: UpdateProfileInput }, ctx: UsersContext) {

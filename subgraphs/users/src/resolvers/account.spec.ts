@@ -229,6 +229,12 @@ describe('logout', () => {
   it('needs a signed-in caller', async () => {
     expect(codeOf(await h.call(LOGOUT))).toBe('UNAUTHENTICATED');
   });
+
+  it('only ends a session of the calling user', async () => {
+    const [alice, bob] = await Promise.all([register(h), register(h)]);
+    await h.call(LOGOUT, {}, { ...alice.identity, sessionId: bob.sessionId });
+    expect((await h.internal('sessions/status', { sessionId: bob.sessionId })).body).toEqual({ data: { active: true } });
+  });
 });
 
 describe('updateProfile', () => {

@@ -117,7 +117,7 @@ export class SessionService {
    */
   async revokeIn(
     em: EntityManager,
-    target: { sessionIds: string[] } | { userId: string; exceptSessionId?: string | null },
+    target: { sessionIds: string[]; userId?: string } | { userId: string; exceptSessionId?: string | null },
   ): Promise<string[]> {
     const query = em
       .createQueryBuilder()
@@ -128,6 +128,7 @@ export class SessionService {
       const ids = target.sessionIds.filter(isUuid);
       if (ids.length === 0) return [];
       query.andWhere('id IN (:...ids)', { ids });
+      if (target.userId) query.andWhere('user_id = :userId', { userId: target.userId });
     } else {
       query.andWhere('user_id = :userId', { userId: target.userId });
       if (target.exceptSessionId) query.andWhere('id <> :keep', { keep: target.exceptSessionId });
@@ -136,9 +137,11 @@ export class SessionService {
     return (result.raw as { id: string }[]).map((row) => row.id);
   }
 
-  /** Ends one session (logout); true whether or not it was still active. */
-  async revoke(ctx: HasEntityManager, sessionId: string, reason: RevocationReason): Promise<void> {
-    const revoked = await withTransaction(ctx, (tx) => this.revokeIn(tx.em, { sessionIds: [sessionId] }));
+  /** Ends one session of a user (logout); nothing to do when it already ended. */
+  async revoke(ctx: HasEntityManager, session: { sessionId: string; userId: string }, reason: RevocationReason): Promise<void> {
+    const revoked = await withTransaction(ctx, (tx) =>
+      this.revokeIn(tx.em, { sessionIds: [session.sessionId], userId: session.userId }),
+    );
     await this.publish(ctx, revoked, reason);
   }
 
