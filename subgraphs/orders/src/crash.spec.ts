@@ -1,0 +1,256 @@
+/**
+ * Crash recovery: inventory, payments and orders run as separate processes (built first),
+ * products in this process. A test-only fault hook makes a process exit abruptly right after
+ * a saga step is persisted (orders) or right after an internal call is applied but before it
+ * is answered (payments); then the process comes back without the hook and the recovery loop
+ * must restore the invariants: no PENDING order, no stock reserved for an order that is not
+ * confirmed, no captured payment without a confirmed order, stock consistent.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import type { Identity, RunningService } from '@shop/kit';
+import {
+  createTestKeys,
+  freePort,
+  postGraphQL,
+  subgraphCaller,
+  waitFor,
+  type ServiceProcess,
+  type TestKeys,
+} from '@shop/kit/testing';
+import { issueServiceToken, TokenSigner } from '@shop/kit';
+import { startProducts } from '../../products/src/index';
+import { seedProduct } from '../../products/src/seed';
+import { SAGA_STEPS } from './env';
+import { ADDRESS, admin, createDatabases, customer, internalClient, serviceEnv, SET_STOCK, type StartedDatabases } from './testing/platform';
+import { ensureBuilt, exited, startProcess } from './testing/processes';
+
+jest.setTimeout(180_000);
+
+const FAST_RECOVERY = { CHECKOUT_LEASE_MS: '1500', RECOVERY_INTERVAL_MS: '300' };
+const PRODUCT = seedProduct(1);
+const INITIAL_STOCK = 1000;
+
+let keys: TestKeys;
+let dbs: StartedDatabases;
+let products: RunningService;
+let ports: { inventory: number; payments: number; orders: number };
+const running: Partial<Record<'inventory' | 'payments' | 'orders', ServiceProcess>> = {};
+let ordersDb: Client;
+
+const url = (name: keyof typeof ports) => `http://127.0.0.1:${ports[name]}`;
+const internal = (target: 'inventory' | 'payments') => internalClient(keys, target, url(target));
+
+function envFor(name: 'inventory' | 'payments' | 'orders', extra: Record<string, string> = {}) {
+  const base = serviceEnv(keys, name, dbs[name].url, { PORT: String(ports[name]), HOST: '127.0.0.1' });
+  delete (base as Record<string, string>).LOG_LEVEL;
+  if (name === 'orders')
+    Object.assign(base, { PRODUCTS_URL: products.url, INVENTORY_URL: url('inventory'), PAYMENTS_URL: url('payments'), ...FAST_RECOVERY });
+  return { ...base, ...extra };
+}
+
+async function start(name: 'inventory' | 'payments' | 'orders', extra: Record<string, string> = {}) {
+  running[name] = await startProcess(name, ports[name], envFor(name, extra));
+  return running[name]!;
+}
+async function restart(name: 'inventory' | 'payments' | 'orders', extra: Record<string, string> = {}) {
+  await running[name]?.kill('SIGKILL');
+  return start(name, extra);
+}
+
+/** Calls the orders subgraph as the gateway would; a dropped connection is `{ dropped: true }`. */
+async function ordersGql<T>(query: string, variables: Record<string, unknown>, who: Identity) {
+  const signer = new TokenSigner(keys.services.gateway.privateKey, keys.services.gateway.kid);
+  try {
+    return await postGraphQL<T>(`${url('orders')}/graphql`, query, variables, {
+      authorization: `Bearer ${issueServiceToken(signer, 'gateway', 'orders', who, 30)}`,
+    });
+  } catch {
+    return { dropped: true as const };
+  }
+}
+
+async function buyer(quantity = 1) {
+  const who = customer();
+  const result = await ordersGql(`mutation ($id: ID!, $q: Int!) { addToCart(productId: $id, quantity: $q) { itemCount } }`, { id: PRODUCT.id, q: quantity }, who);
+  if (!('status' in result) || result.errors) throw new Error(`addToCart failed: ${JSON.stringify(result)}`);
+  return who;
+}
+const checkout = (who: Identity, paymentToken = 'tok_visa') =>
+  ordersGql<{ checkout: { id: string; status: string } }>(
+    `mutation ($input: CheckoutInput!) { checkout(input: $input) { id status } }`,
+    { input: { idempotencyKey: randomUUID(), paymentToken, shippingAddress: ADDRESS } },
+    who,
+  );
+
+interface OrderRow {
+  id: string;
+  status: string;
+  saga_state: string;
+  quantity: number;
+}
+
+/** Every invariant the contract promises after a crash; returns what is still wrong (empty when all hold). */
+async function violations(): Promise<string[]> {
+  const { rows } = await ordersDb.query<OrderRow>(
+    `SELECT o.id, o.status, o.saga_state, COALESCE(sum(l.quantity), 0)::int AS quantity
+       FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id GROUP BY o.id`,
+  );
+  const problems: string[] = [];
+  let confirmedUnits = 0;
+  for (const order of rows) {
+    const [reservation, payment] = await Promise.all([
+      internal('inventory').call<{ status: string }>('reservations/get', { orderId: order.id }),
+      internal('payments').call<{ status: string } | null>('payments/get', { orderId: order.id }),
+    ]);
+    const state = `${order.id}: ${order.status}/${order.saga_state} reservation ${reservation.status} payment ${payment?.status ?? 'none'}`;
+    if (order.saga_state !== 'completed' && order.saga_state !== 'failed') problems.push(`unfinished saga ${state}`);
+    if (order.status === 'PENDING') problems.push(`pending ${state}`);
+    if (order.status === 'CONFIRMED') {
+      confirmedUnits += order.quantity;
+      if (reservation.status !== 'COMMITTED' || payment?.status !== 'CAPTURED') problems.push(`confirmed but not settled ${state}`);
+    } else if (order.status === 'CANCELLED' && payment?.status === 'REFUNDED') {
+      // a cancelled order: its stock came back (checked by the stock total below)
+    } else {
+      if (reservation.status === 'RESERVED' || reservation.status === 'COMMITTED') problems.push(`stock held for a dead order ${state}`);
+      if (payment && ['AUTHORIZED', 'CAPTURED', 'PROCESSING'].includes(payment.status)) problems.push(`money held for a dead order ${state}`);
+    }
+  }
+  const { items } = await internal('inventory').call<{ items: { available: number }[] }>('stock/availability', { productIds: [PRODUCT.id] });
+  if (items[0].available !== INITIAL_STOCK - confirmedUnits)
+    problems.push(`stock: available ${items[0].available}, expected ${INITIAL_STOCK} - ${confirmedUnits} confirmed`);
+  return problems;
+}
+
+async function expectRecovered() {
+  let last: string[] = [];
+  await waitFor(async () => (last = await violations()).length === 0, 'recovery to restore the invariants', 60_000).catch((error) => {
+    throw new Error(`${error.message}\n${last.join('\n')}\n--- orders output:\n${running.orders?.output().slice(-3000)}`);
+  });
+}
+
+const statusOf = async (orderId: string) =>
+  (await ordersDb.query<{ status: string; failure_reason: string | null }>('SELECT status, failure_reason FROM orders WHERE id = $1', [orderId])).rows[0];
+const newestOrderOf = async (who: Identity) =>
+  (await ordersDb.query<{ id: string }>('SELECT id FROM orders WHERE user_id = $1', [who.userId])).rows[0]?.id;
+
+beforeAll(async () => {
+  for (const workspace of ['kit', 'inventory', 'payments', 'orders'] as const) ensureBuilt(workspace);
+  keys = createTestKeys(['gateway', 'orders']);
+  dbs = await createDatabases();
+  ports = { inventory: await freePort(), payments: await freePort(), orders: await freePort() };
+  products = await startProducts(serviceEnv(keys, 'products', dbs.products.url), { seedProducts: 2 });
+  await start('inventory');
+  await start('payments');
+  await start('orders');
+  const setStock = subgraphCaller({ url: url('inventory'), audience: 'inventory', key: keys.services.gateway });
+  const result = await setStock(SET_STOCK, { productId: PRODUCT.id, onHand: INITIAL_STOCK }, admin());
+  if (result.errors) throw new Error(JSON.stringify(result.errors));
+  ordersDb = new Client({ connectionString: dbs.orders.url });
+  await ordersDb.connect();
+}, 300_000);
+
+afterAll(async () => {
+  await ordersDb?.end().catch(() => undefined);
+  for (const service of Object.values(running)) await service?.kill('SIGKILL');
+  await products?.stop();
+  if (dbs) await Promise.all(Object.values(dbs).map((db) => db.drop().catch(() => undefined)));
+});
+
+describe('orders crashes right after each saga step', () => {
+  const expected: Record<(typeof SAGA_STEPS)[number], string> = {
+    order_created: 'CANCELLED',
+    stock_reserved: 'CANCELLED',
+    payment_authorized: 'CONFIRMED',
+    order_confirmed: 'CONFIRMED',
+    reservation_committed: 'CONFIRMED',
+    payment_captured: 'CONFIRMED',
+  };
+
+  it.each(SAGA_STEPS.map((step) => [step, expected[step]]))('after %s → %s', async (step, outcome) => {
+    await restart('orders', { FAULT_CRASH_AFTER: step });
+    const who = await buyer(2);
+    const answer = await checkout(who);
+    expect(answer).toEqual({ dropped: true });
+    expect(await exited(running.orders!)).toBe(137);
+    const orderId = await newestOrderOf(who);
+    expect(orderId).toBeDefined();
+    await start('orders');
+    await expectRecovered();
+    expect((await statusOf(orderId)).status).toBe(outcome);
+    // The customer's view: the order is final, and a confirmed one emptied the cart.
+    const cart = await ordersGql<{ cart: { itemCount: number } }>(`{ cart { itemCount } }`, {}, who);
+    expect('data' in cart && cart.data!.cart.itemCount).toBe(outcome === 'CONFIRMED' ? 0 : 2);
+  });
+});
+
+describe('payments crashes after applying a call, before answering', () => {
+  afterEach(async () => {
+    if (running.payments?.child.exitCode !== null) await start('payments');
+  });
+
+  it('payments/authorize: the order is confirmed by recovery', async () => {
+    await restart('payments', { FAULT_CRASH_AFTER_APPLY: 'payments/authorize' });
+    const who = await buyer(1);
+    const answer = await checkout(who);
+    expect('errors' in answer && answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(await exited(running.payments!)).toBe(137);
+    await start('payments');
+    await expectRecovered();
+    expect((await statusOf((await newestOrderOf(who))!)).status).toBe('CONFIRMED');
+  });
+
+  it('payments/authorize of a declined card: PAYMENT_FAILED by recovery, stock released', async () => {
+    await restart('payments', { FAULT_CRASH_AFTER_APPLY: 'payments/authorize' });
+    const who = await buyer(1);
+    await checkout(who, 'tok_insufficientFunds');
+    expect(await exited(running.payments!)).toBe(137);
+    await start('payments');
+    await expectRecovered();
+    expect(await statusOf((await newestOrderOf(who))!)).toEqual({ status: 'PAYMENT_FAILED', failure_reason: 'insufficient_funds' });
+  });
+
+  it('payments/capture: the confirmed order is returned and recovery captures', async () => {
+    await restart('payments', { FAULT_CRASH_AFTER_APPLY: 'payments/capture' });
+    const who = await buyer(1);
+    const answer = await checkout(who);
+    expect('data' in answer && answer.data?.checkout.status).toBe('CONFIRMED');
+    expect(await exited(running.payments!)).toBe(137);
+    await start('payments');
+    await expectRecovered();
+  });
+
+  it('payments/refund during cancelOrder: recovery finishes the cancel', async () => {
+    const who = await buyer(3);
+    const placed = await checkout(who);
+    const orderId = 'data' in placed ? placed.data!.checkout.id : '';
+    await expectRecovered();
+    await restart('payments', { FAULT_CRASH_AFTER_APPLY: 'payments/refund' });
+    const cancel = await ordersGql(`mutation ($id: ID!) { cancelOrder(id: $id) { status } }`, { id: orderId }, who);
+    expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(await exited(running.payments!)).toBe(137);
+    await start('payments');
+    await expectRecovered();
+    expect((await statusOf(orderId)).status).toBe('CANCELLED');
+  });
+});
+
+describe('a random service is SIGKILLed while checkouts are in flight', () => {
+  it('every checkout ends confirmed or undone, and stock adds up', async () => {
+    const victim = (['orders', 'inventory', 'payments'] as const)[Math.floor(Math.random() * 3)];
+    const buyers = await Promise.all(Array.from({ length: 20 }, () => buyer(1)));
+    const tokens = ['tok_visa', 'tok_visa', 'tok_visa', 'tok_chargeDeclined'];
+    const inFlight = buyers.map((who, i) => checkout(who, tokens[i % tokens.length]));
+    // Kill once the first orders exist, while the rest are still on their way.
+    await waitFor(async () => {
+      const { rows } = await ordersDb.query('SELECT count(*)::int AS n FROM orders WHERE user_id = ANY($1)', [buyers.map((b) => b.userId)]);
+      return rows[0].n >= 3;
+    }, 'the first checkouts to start', 30_000);
+    await running[victim]!.kill('SIGKILL');
+    await Promise.all(inFlight);
+    await start(victim);
+    await expectRecovered();
+    const { rows } = await ordersDb.query<{ status: string }>('SELECT status FROM orders WHERE user_id = ANY($1)', [buyers.map((b) => b.userId)]);
+    expect(rows.every((row) => ['CONFIRMED', 'PAYMENT_FAILED', 'CANCELLED'].includes(row.status))).toBe(true);
+  });
+});
