@@ -27,7 +27,8 @@ import { ensureBuilt, exited, startProcess } from './testing/processes';
 
 jest.setTimeout(180_000);
 
-const FAST_RECOVERY = { CHECKOUT_LEASE_MS: '1500', RECOVERY_INTERVAL_MS: '300' };
+// Short but still nested: one call (1 s) < lease (2.5 s) < reservation TTL (10 min).
+const FAST_RECOVERY = { PAYMENT_TIMEOUT_MS: '1000', SERVICE_TIMEOUT_MS: '1000', CHECKOUT_LEASE_MS: '2500', RECOVERY_INTERVAL_MS: '300' };
 const PRODUCT = seedProduct(1);
 const INITIAL_STOCK = 1000;
 

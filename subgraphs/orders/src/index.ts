@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import {
+  ConfigError,
   createRuntime,
   loadTypeDefs,
+  parseServiceConfig,
   runMain,
   startSubgraph,
   type KeyValueStore,
@@ -33,6 +35,7 @@ export async function startOrders(
   env: NodeJS.ProcessEnv = process.env,
   options: { store?: KeyValueStore } = {},
 ): Promise<OrdersService> {
+  checkTimeouts(parseServiceConfig('orders', ordersConfigShape, env));
   const runtime = await createRuntime({ name: 'orders', env, configShape: ordersConfigShape, entities, migrations, store: options.store });
   const { config, logger } = runtime;
   const clients: Clients = {
@@ -66,6 +69,27 @@ export async function startOrders(
   });
   recovery.start();
   return { ...service, recoverNow: () => recovery.runOnce() };
+}
+
+/**
+ * Timeouts must nest, or recovery could undo a checkout that is still running, or stock
+ * could expire under a checkout that is still going to confirm: one remote call < the
+ * lease a checkout renews at every step < lease + recovery interval < reservation TTL.
+ */
+export function checkTimeouts(config: {
+  PAYMENT_TIMEOUT_MS: number;
+  SERVICE_TIMEOUT_MS: number;
+  CHECKOUT_LEASE_MS: number;
+  RECOVERY_INTERVAL_MS: number;
+  RESERVATION_TTL_SECONDS: number;
+}) {
+  const problems: string[] = [];
+  const longestCall = Math.max(config.PAYMENT_TIMEOUT_MS, config.SERVICE_TIMEOUT_MS);
+  if (config.CHECKOUT_LEASE_MS < longestCall + 1000)
+    problems.push(`config error: CHECKOUT_LEASE_MS must be at least 1000 ms longer than PAYMENT_TIMEOUT_MS and SERVICE_TIMEOUT_MS (${longestCall})`);
+  if (config.RESERVATION_TTL_SECONDS * 1000 <= 2 * (config.CHECKOUT_LEASE_MS + config.RECOVERY_INTERVAL_MS))
+    problems.push('config error: RESERVATION_TTL_SECONDS must exceed twice CHECKOUT_LEASE_MS + RECOVERY_INTERVAL_MS');
+  if (problems.length) throw new ConfigError(problems);
 }
 
 if (require.main === module) runMain(() => startOrders());

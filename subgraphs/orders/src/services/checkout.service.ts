@@ -148,8 +148,11 @@ export class CheckoutService {
       }
       throw error; // anything else: unknown outcome, recovery decides
     }
-    if (!(await this.saga.advance(ctx, order.id, ['order_created'], { sagaState: 'stock_reserved' })))
+    if (!(await this.saga.advance(ctx, order.id, ['order_created'], { sagaState: 'stock_reserved' }))) {
+      // Recovery took the order over (our lease ran out) and undid it: let go of what we just took.
+      await clients.inventory.release(order.id).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'late release failed'));
       return this.reload(ctx, order.id);
+    }
 
     // Step 3: authorize (idempotent by order).
     let payment;
@@ -172,8 +175,11 @@ export class CheckoutService {
     }
 
     if (payment.status === 'AUTHORIZED') {
-      if (!(await this.saga.advance(ctx, order.id, ['stock_reserved'], { sagaState: 'payment_authorized' })))
+      if (!(await this.saga.advance(ctx, order.id, ['stock_reserved'], { sagaState: 'payment_authorized' }))) {
+        // Recovery undid the order while the authorization was on its way: release the hold.
+        await clients.payments.void(order.id).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'late void failed'));
         return this.reload(ctx, order.id);
+      }
       // Step 4: once confirmed, the order stands; a failure to commit or capture now is
       // finished by recovery, and the customer still gets the confirmed order.
       try {
