@@ -2,7 +2,8 @@
  * Composes the supergraph from every subgraph's SDL file (subgraphs/<name>/src/schema.graphql)
  * and writes the committed copies: gateway/supergraph.graphql (served by the gateway),
  * kustomize/base/gateway/supergraph.graphql (kustomize cannot read files outside its root),
- * and gateway/playground/examples.graphql (the contract's operations, as playground examples).
+ * gateway/playground/examples.graphql (the contract's operations, as playground examples) and
+ * docs/configuration.md (every environment variable, from the services' config shapes).
  *
  *   npm run compose            write the files
  *   npm run compose -- --check fail (exit 1) when a committed file is stale
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
+import { configurationMarkdown } from './config-docs';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const CONTRACT_DIR = path.resolve(ROOT, '..', 'shared', 'contract');
@@ -51,6 +53,7 @@ export function outputs(): Record<string, string> {
     'gateway/supergraph.graphql': supergraph,
     'kustomize/base/gateway/supergraph.graphql': supergraph,
   };
+  files['docs/configuration.md'] = configurationMarkdown();
   const examples = examplesDocument();
   if (examples) files['gateway/playground/examples.graphql'] = examples;
   return files;

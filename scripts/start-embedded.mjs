@@ -13,6 +13,10 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureInstalled, run } from './ensure-installed.mjs';
+
+ensureInstalled();
+run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

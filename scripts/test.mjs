@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureInstalled } from './ensure-installed.mjs';
+
+ensureInstalled();
 
 const summaryFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'jest-summary-')), 'runs.jsonl');
 const args = ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)];

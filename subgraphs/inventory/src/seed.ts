@@ -62,12 +62,12 @@ if (require.main === module) {
       service: 'inventory',
       url: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
-      poolMax: 1,
+      poolMax: 2,
       entities,
       migrations,
       logger,
     });
-    await migrate(db.dataSource, 'inventory', logger);
+    await migrate(db, 'inventory', logger);
     const { inserted } = await seedStock(db.dataSource, { products, log: (line) => process.stdout.write(`${line}\n`) });
     process.stdout.write(`stock seed done: ${inserted} new of ${products}\n`);
     await db.close();

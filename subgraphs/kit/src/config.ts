@@ -33,23 +33,31 @@ export const url = (protocols: string[]) =>
 
 /** Variables every service reads. Each service adds its own with `serviceConfig`. */
 export const commonConfigShape = {
+  /** development (dev keyring, playground), test, or production (secrets required, errors masked). */
   NODE_ENV: NodeEnv.default('development'),
+  /** pino level of the JSON logs on stdout. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Address to listen on. */
   HOST: z.string().default('0.0.0.0'),
   /** Postgres connection for this service's own database. Unset: embedded PGlite under DATA_DIR. */
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
+  /** Connections in this service's Postgres pool (embedded PGlite always uses one). */
   DATABASE_POOL_MAX: positiveInt(10),
   /** Unset: an in-process memory store (fine for one process, not for replicas). */
   REDIS_URL: url(['redis', 'rediss']).optional(),
   /** Prefix for every key this deployment writes, so environments (or test runs) can share a Redis. */
   REDIS_KEY_PREFIX: z.string().default(''),
+  /** Where embedded PGlite data and the development keyring live. */
   DATA_DIR: z.string().default('.data'),
   /** JSON object {kid: PEM public key} of every service allowed to sign internal tokens. */
   SERVICE_TOKEN_PUBLIC_KEYS: z.string().optional(),
-  /** This service's own signing key (PEM, EC P-256) and its kid "<service>.<version>", if it calls others. */
+  /** This service's own signing key (PEM, EC P-256), if it calls others (gateway, orders). */
   SERVICE_TOKEN_PRIVATE_KEY: z.string().optional(),
+  /** kid of SERVICE_TOKEN_PRIVATE_KEY, "<service>.<version>" (e.g. gateway.2); rotate by adding a new kid. */
   SERVICE_TOKEN_KID: z.string().optional(),
+  /** Lifetime of the internal tokens this service mints for each call. */
   SERVICE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(30),
+  /** On SIGTERM: how long in-flight requests may finish before connections are cut. */
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
 };
 

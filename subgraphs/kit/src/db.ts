@@ -95,16 +95,23 @@ async function startEmbeddedPostgres(dataDir: string) {
 /**
  * Runs pending migrations. Several replicas may start at once, so the run holds a Postgres
  * advisory lock named after the service: the others wait, then find nothing left to do.
+ * Embedded PGlite belongs to one process and has one connection, so it needs (and can
+ * hold) no such lock.
  */
-export async function migrate(dataSource: DataSource, service: string, logger: Logger): Promise<string[]> {
+export async function migrate(db: Database, service: string, logger: Logger): Promise<string[]> {
+  const { dataSource } = db;
+  const run = async () => {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+    return applied.map((m) => m.name);
+  };
+  if (db.embedded) return run();
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   const lockKey = `migrations:${service}`;
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
-    return applied.map((m) => m.name);
+    return await run();
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
     await runner.release();

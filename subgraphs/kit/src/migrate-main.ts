@@ -26,7 +26,7 @@ export function runMigrationsMain(options: {
       migrations: options.migrations,
       logger,
     });
-    const applied = await migrate(db.dataSource, options.name, logger);
+    const applied = await migrate(db, options.name, logger);
     logger.info({ applied: applied.length }, 'migrations up to date');
     await db.close();
     process.exit(0);

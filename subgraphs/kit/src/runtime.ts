@@ -102,7 +102,7 @@ export async function createRuntime<S extends ConfigShape>(
     logger,
     synchronize: options.synchronize,
   });
-  if (!options.synchronize) await migrate(db.dataSource, options.name, logger);
+  if (!options.synchronize) await migrate(db, options.name, logger);
   const ownsStore = !options.store;
   return {
     name: options.name,

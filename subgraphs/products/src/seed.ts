@@ -103,12 +103,12 @@ if (require.main === module) {
       service: 'products',
       url: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
-      poolMax: 1,
+      poolMax: 2,
       entities,
       migrations,
       logger,
     });
-    await migrate(db.dataSource, 'products', logger);
+    await migrate(db, 'products', logger);
     const { inserted } = await seedCatalog(db.dataSource, {
       products,
       currency: config.CURRENCY,
