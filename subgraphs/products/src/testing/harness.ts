@@ -41,6 +41,7 @@ export async function startProductsHarness(env: Record<string, string> = {}): Pr
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
     PRODUCTS_CACHE_PREFIX: prefix,
+    SHUTDOWN_GRACE_MS: '2000',
     ...env,
   });
   const gql = subgraphCaller({ url: service.url, audience: 'products', key: keys.services.gateway });
