@@ -28,6 +28,7 @@ export async function startInventoryHarness(env: Record<string, string> = {}): P
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
     DATABASE_POOL_MAX: '10',
+    SHUTDOWN_GRACE_MS: '2000',
     ...env,
   });
   return {
