@@ -50,4 +50,12 @@ export const gatewayConfigShape = {
   /** login/register/refreshSession attempts per client IP per window (credential stuffing). */
   AUTH_RATE_LIMIT_MAX: positiveInt(20),
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
+  /** Public responses cached in Redis per the subgraphs' cache hints (docs/caching.md). Default: on. */
+  RESPONSE_CACHE_ENABLED: optionalFlag(),
+  /** Upper bound on a cached response's life whatever the hints say. */
+  RESPONSE_CACHE_MAX_TTL_SECONDS: positiveInt(300),
+  /** Consecutive failed fetches (network error, timeout, HTTP 5xx) that open a subgraph's circuit. */
+  CIRCUIT_BREAKER_FAILURE_THRESHOLD: positiveInt(5),
+  /** How long an open circuit fails fast before one probe fetch is let through (half-open). */
+  CIRCUIT_BREAKER_OPEN_MS: positiveInt(10_000),
 };

@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Histogram } from 'prom-client';
+import { Gauge, Histogram } from 'prom-client';
 import {
   AppError,
   ConfigError,
@@ -19,6 +21,7 @@ import {
   metricsPlugin,
   parsePublicKeys,
   parseServiceConfig,
+  RedisStore,
   sendGraphQLError,
   ServiceClient,
   TokenSigner,
@@ -27,10 +30,13 @@ import {
 } from '@shop/kit';
 import { StoreKeyValueCache } from './apq-cache';
 import { Authenticator } from './authentication';
+import { CACHE_HINTS } from './cache-hints.generated';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
 import { countTokens, operationLimitsPlugin, tooComplex, type OperationLimits } from './limits';
 import { mountPlayground } from './playground';
 import { authRateLimitPlugin, rateLimitMiddleware } from './rate-limit';
+import { createCacheMetrics, ResponseCache, responseCachePlugin } from './response-cache';
 import { SubgraphSource, type GatewayContext } from './subgraph-source';
 
 declare module 'express-serve-static-core' {
@@ -57,6 +63,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv) {
     ...config,
     playground: config.PLAYGROUND_ENABLED ?? !production,
     introspection: config.INTROSPECTION_ENABLED ?? !production,
+    responseCache: config.RESPONSE_CACHE_ENABLED ?? true,
   };
 }
 
@@ -99,6 +106,24 @@ export async function startGateway(
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [metrics.registry],
   });
+  const circuitState = new Gauge({
+    name: 'gateway_subgraph_circuit_state',
+    help: 'Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open',
+    labelNames: ['subgraph'],
+    registers: [metrics.registry],
+  });
+  const STATE_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+  const breakerFor = (name: string) => {
+    circuitState.set({ subgraph: name }, 0);
+    return new CircuitBreaker({
+      failureThreshold: config.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+      openMs: config.CIRCUIT_BREAKER_OPEN_MS,
+      onStateChange: (state) => {
+        circuitState.set({ subgraph: name }, STATE_VALUE[state]);
+        (state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger))({ subgraph: name, state }, `subgraph circuit ${state}`);
+      },
+    });
+  };
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
@@ -112,6 +137,7 @@ export async function startGateway(
         tokenTtlSeconds: config.SERVICE_TOKEN_TTL_SECONDS,
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
         fetchDuration,
+        breaker: breakerFor(name),
       });
     },
   });
@@ -143,6 +169,19 @@ export async function startGateway(
     authMax: config.AUTH_RATE_LIMIT_MAX,
   };
 
+  const cacheMetrics = createCacheMetrics(metrics.registry);
+  // The response cache needs Redis (shared by every replica); without it the gateway serves uncached.
+  const responseCache =
+    config.responseCache && store instanceof RedisStore
+      ? new ResponseCache(store.client, {
+          namespace: createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 12),
+          maxTtlSeconds: config.RESPONSE_CACHE_MAX_TTL_SECONDS,
+          logger,
+          metrics: cacheMetrics,
+          onStoreError: (operation) => metrics.storeErrors.inc({ operation }),
+        })
+      : undefined;
+
   let loaded = false;
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -154,9 +193,12 @@ export async function startGateway(
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // Policies come from the subgraphs' cache-control headers; our plugin writes the header.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
       metricsPlugin(metrics),
       operationLimitsPlugin(limits),
       authRateLimitPlugin(store, metrics, rateLimits),
+      responseCachePlugin(responseCache, cacheMetrics, CACHE_HINTS),
     ],
   });
   await apollo.start();

@@ -1,7 +1,9 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { issueServiceToken, REQUEST_ID_HEADER, type Identity, type TokenSigner } from '@shop/kit';
+import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
+import type { CircuitBreaker } from './circuit-breaker';
 
 export interface GatewayContext {
   requestId: string;
@@ -13,7 +15,9 @@ export interface GatewayContext {
 /**
  * Sends each subgraph fetch with a service token minted for that subgraph only (audience),
  * carrying the caller's identity and living seconds, plus the request id. Fetches use
- * Node's keep-alive fetch with a timeout, and are timed per subgraph.
+ * Node's keep-alive fetch with a timeout, and are timed per subgraph. A circuit breaker per
+ * subgraph turns a subgraph that keeps failing into fast errors (partial data for the client)
+ * until a probe succeeds.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -24,6 +28,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
       tokenTtlSeconds: number;
       timeoutMs: number;
       fetchDuration: Histogram<'subgraph' | 'outcome'>;
+      breaker?: CircuitBreaker;
     },
   ) {
     super({
@@ -44,13 +49,26 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
-    const stop = this.options.fetchDuration.startTimer({ subgraph: this.options.name });
+    const { name, breaker, fetchDuration } = this.options;
+    if (breaker && !breaker.tryAcquire()) {
+      fetchDuration.observe({ subgraph: name, outcome: 'circuit_open' }, 0);
+      const seconds = Math.ceil(breaker.retryInMs() / 1000);
+      throw new GraphQLError(`The ${name} service is unavailable (circuit open${seconds ? `, retrying in ${seconds} s` : ''})`, {
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: name },
+      });
+    }
+    const stop = fetchDuration.startTimer({ subgraph: name });
     try {
       const response = await super.process(options);
       stop({ outcome: response.errors?.length ? 'error' : 'ok' });
+      breaker?.onSuccess();
       return response;
     } catch (error) {
       stop({ outcome: 'failed' });
+      // A 4xx answer is a live subgraph refusing this request, not an outage.
+      const status = (error as { extensions?: { response?: { status?: number } } }).extensions?.response?.status;
+      if (typeof status === 'number' && status < 500) breaker?.onSuccess();
+      else breaker?.onFailure();
       throw error;
     }
   }
