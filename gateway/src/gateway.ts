@@ -190,6 +190,8 @@ export async function startGateway(
     formatError: createErrorFormatter({ production, logger }),
     persistedQueries: { cache: new StoreKeyValueCache(store, 'apq:', metrics), ttl: 24 * 3600 },
     allowBatchedHttpRequests: false,
+    // Shutdown is ours (runMain): Apollo's own signal handlers would keep the process alive.
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DataSource, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
+import { DataSource, MigrationExecutor, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
 import type { Logger } from './logger';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -95,23 +95,20 @@ async function startEmbeddedPostgres(dataDir: string) {
 /**
  * Runs pending migrations. Several replicas may start at once, so the run holds a Postgres
  * advisory lock named after the service: the others wait, then find nothing left to do.
- * Embedded PGlite belongs to one process and has one connection, so it needs (and can
- * hold) no such lock.
+ * The migrations run on the connection that holds the lock, so one connection is enough
+ * (embedded PGlite has exactly one).
  */
 export async function migrate(db: Database, service: string, logger: Logger): Promise<string[]> {
-  const { dataSource } = db;
-  const run = async () => {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
-    return applied.map((m) => m.name);
-  };
-  if (db.embedded) return run();
-  const runner = dataSource.createQueryRunner();
+  const runner = db.dataSource.createQueryRunner();
   await runner.connect();
   const lockKey = `migrations:${service}`;
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
-    return await run();
+    const executor = new MigrationExecutor(db.dataSource, runner);
+    executor.transaction = 'each';
+    const applied = await executor.executePendingMigrations();
+    if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+    return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
     await runner.release();

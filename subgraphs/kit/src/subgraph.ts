@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -128,7 +128,13 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
     schema: buildSubgraphSchema({ typeDefs: spec.typeDefs, resolvers: spec.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: !production,
     formatError: createErrorFormatter({ production, logger }),
-    plugins: [ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics) as ApolloServerPlugin<Ctx>],
+    // Shutdown is ours (runMain): Apollo's own signal handlers would keep the process alive.
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      metricsPlugin(metrics) as ApolloServerPlugin<Ctx>,
+    ],
   });
   await apollo.start();
   const graphqlHandler = expressMiddleware(apollo, {
