@@ -170,7 +170,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         if (!STABLE.includes(key)) problems.push(`${object.kind}/${object.metadata.name}: unstable label ${key} in selector`);
     }
     expect(problems).toEqual([]);
-    for (const object of labelled) expect(object.metadata.labels['app.kubernetes.io/instance']).toBe(`shop-${overlay}`);
+    for (const object of labelled) expect(object.metadata.labels?.['app.kubernetes.io/instance']).toBe(`shop-${overlay}`);
   });
 
   it('has each Service select exactly one workload, on a port that workload declares', () => {
@@ -204,7 +204,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       SERVICES.map((s) => find(objects(), 'Deployment', s).spec.template.spec.containers[0].image.split(':').pop()),
     );
     expect(tags.size).toBe(1);
-    expect(find(objects(), 'Deployment', 'users').metadata.labels['app.kubernetes.io/version']).toBe([...tags][0]);
+    expect(find(objects(), 'Deployment', 'users').metadata.labels?.['app.kubernetes.io/version']).toBe([...tags][0]);
   });
 
   it('exposes only the gateway, through an Ingress with its own host and TLS secret', () => {
@@ -361,7 +361,7 @@ describe('production', () => {
     const alerts = find(objects(), 'PrometheusRule', 'shop-alerts').spec.groups.flatMap((g: { rules: { alert: string }[] }) => g.rules.map((r) => r.alert));
     expect(alerts).toEqual(expect.arrayContaining(['ShopHighErrorRate', 'ShopHighLatency', 'ShopPodsNotReady', 'ShopPaymentFailuresSpiking']));
     const dashboard = find(objects(), 'ConfigMap', 'shop-grafana-dashboard');
-    expect(dashboard.metadata.labels.grafana_dashboard).toBe('1');
+    expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
     expect(JSON.parse(dashboard.data['shop-overview.json']).uid).toBe('shop-overview');
   });
 
