@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig, port, url } from './config';
 import { parseServiceConfig } from './runtime';
@@ -34,7 +37,7 @@ describe('configuration from the environment', () => {
   });
 
   it('fills keys from the development keyring only in development', () => {
-    const dataDir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'keys-'));
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'keys-'));
     const dev = parseServiceConfig('orders', {}, { NODE_ENV: 'development', DATA_DIR: dataDir });
     expect(dev.SERVICE_TOKEN_KID).toBe('orders.dev');
     expect(dev.SERVICE_TOKEN_PUBLIC_KEYS).toContain('gateway.dev');
