@@ -3,93 +3,93 @@
 import type { CacheHints } from './cache-policy';
 
 export const CACHE_HINTS: CacheHints = {
-  "types": {
-    "AuthPayload": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+  types: {
+    AuthPayload: {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Cart": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    Cart: {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "CartItem": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    CartItem: {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Category": {
-      "maxAge": 60
+    Category: {
+      maxAge: 60,
     },
-    "Inventory": {
-      "maxAge": 5
+    Inventory: {
+      maxAge: 5,
     },
-    "Order": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    Order: {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "OrderConnection": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    OrderConnection: {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Payment": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    Payment: {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Product": {
-      "maxAge": 60
+    Product: {
+      maxAge: 60,
     },
-    "ProductConnection": {
-      "maxAge": 60
+    ProductConnection: {
+      maxAge: 60,
     },
-    "ProductEdge": {
-      "maxAge": 60
+    ProductEdge: {
+      maxAge: 60,
     },
-    "User": {
-      "scope": "PRIVATE"
-    }
+    User: {
+      scope: 'PRIVATE',
+    },
   },
-  "fields": {
-    "Inventory.onHand": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+  fields: {
+    'Inventory.onHand': {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Inventory.reserved": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    'Inventory.reserved': {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Order.payment": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    'Order.payment': {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Product.inStock": {
-      "maxAge": 5
+    'Product.inStock': {
+      maxAge: 5,
     },
-    "Product.inventory": {
-      "maxAge": 5
+    'Product.inventory': {
+      maxAge: 5,
     },
-    "Query.cart": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    'Query.cart': {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Query.categories": {
-      "maxAge": 60
+    'Query.categories': {
+      maxAge: 60,
     },
-    "Query.me": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    'Query.me': {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Query.order": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
+    'Query.order': {
+      maxAge: 0,
+      scope: 'PRIVATE',
     },
-    "Query.product": {
-      "maxAge": 60
+    'Query.product': {
+      maxAge: 60,
     },
-    "Query.products": {
-      "maxAge": 60
+    'Query.products': {
+      maxAge: 60,
     },
-    "User.orders": {
-      "maxAge": 0,
-      "scope": "PRIVATE"
-    }
-  }
+    'User.orders': {
+      maxAge: 0,
+      scope: 'PRIVATE',
+    },
+  },
 };

@@ -29,14 +29,18 @@ export interface CachePolicy {
   scope: 'PUBLIC' | 'PRIVATE';
 }
 
-function hintOf(directives: readonly (ConstDirectiveNode | DirectiveNode)[] | undefined): CacheHint | undefined {
+function hintOf(
+  directives: readonly (ConstDirectiveNode | DirectiveNode)[] | undefined,
+): CacheHint | undefined {
   const directive = directives?.find((d) => d.name.value === 'cacheControl');
   if (!directive) return undefined;
   const hint: CacheHint = {};
   for (const arg of directive.arguments ?? []) {
     if (arg.name.value === 'maxAge' && arg.value.kind === Kind.INT) hint.maxAge = Number(arg.value.value);
-    if (arg.name.value === 'scope' && arg.value.kind === Kind.ENUM) hint.scope = arg.value.value as CacheHint['scope'];
-    if (arg.name.value === 'inheritMaxAge' && arg.value.kind === Kind.BOOLEAN) hint.inheritMaxAge = arg.value.value;
+    if (arg.name.value === 'scope' && arg.value.kind === Kind.ENUM)
+      hint.scope = arg.value.value as CacheHint['scope'];
+    if (arg.name.value === 'inheritMaxAge' && arg.value.kind === Kind.BOOLEAN)
+      hint.inheritMaxAge = arg.value.value;
   }
   return hint;
 }
@@ -47,7 +51,11 @@ function merge(a: CacheHint | undefined, b: CacheHint): CacheHint {
   const maxAges = [a.maxAge, b.maxAge].filter((m): m is number => m !== undefined);
   return {
     ...(maxAges.length ? { maxAge: Math.min(...maxAges) } : {}),
-    ...(a.scope === 'PRIVATE' || b.scope === 'PRIVATE' ? { scope: 'PRIVATE' } : a.scope || b.scope ? { scope: 'PUBLIC' } : {}),
+    ...(a.scope === 'PRIVATE' || b.scope === 'PRIVATE'
+      ? { scope: 'PRIVATE' }
+      : a.scope || b.scope
+        ? { scope: 'PUBLIC' }
+        : {}),
     ...(a.inheritMaxAge && b.inheritMaxAge ? { inheritMaxAge: true } : {}),
   };
 }
@@ -69,7 +77,8 @@ export function extractCacheHints(subgraphs: DocumentNode[]): CacheHints {
         if (fieldHint) hints.fields[key] = merge(hints.fields[key], fieldHint);
       }
     }
-  const sorted = (record: Record<string, CacheHint>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = (record: Record<string, CacheHint>) =>
+    Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
   return { types: sorted(hints.types), fields: sorted(hints.fields) };
 }
 
@@ -91,14 +100,23 @@ export function operationCachePolicy(
 ): CachePolicy | null {
   if (operation.operation !== 'query') return null;
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  for (const d of document.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   let maxAge = Number.POSITIVE_INFINITY;
   let scope: CachePolicy['scope'] = 'PUBLIC';
   const visiting = new Set<string>();
 
-  const skipped = (directives: readonly { name: { value: string }; arguments?: readonly { name: { value: string }; value: unknown }[] }[] | undefined) => {
+  const skipped = (
+    directives:
+      | readonly {
+          name: { value: string };
+          arguments?: readonly { name: { value: string }; value: unknown }[];
+        }[]
+      | undefined,
+  ) => {
     for (const directive of directives ?? []) {
-      const arg = directive.arguments?.find((a) => a.name.value === 'if')?.value as { kind: string; value?: boolean; name?: { value: string } } | undefined;
+      const arg = directive.arguments?.find((a) => a.name.value === 'if')?.value as
+        { kind: string; value?: boolean; name?: { value: string } } | undefined;
       const value = arg?.kind === Kind.VARIABLE ? variables[arg.name!.value] : arg?.value;
       if (directive.name.value === 'skip' && value === true) return true;
       if (directive.name.value === 'include' && value === false) return true;
@@ -107,18 +125,26 @@ export function operationCachePolicy(
   };
 
   const visit = (parent: GraphQLCompositeType, selectionSet: SelectionSetNode, isRoot: boolean) => {
-    const objects: readonly GraphQLObjectType[] = isAbstractType(parent) ? schema.getPossibleTypes(parent) : [parent as GraphQLObjectType];
+    const objects: readonly GraphQLObjectType[] = isAbstractType(parent)
+      ? schema.getPossibleTypes(parent)
+      : [parent as GraphQLObjectType];
     for (const object of objects) visitObject(object, selectionSet, isRoot);
   };
   const visitObject = (object: GraphQLObjectType, selectionSet: SelectionSetNode, isRoot: boolean) => {
     for (const selection of selectionSet.selections) {
       if (skipped(selection.directives)) continue;
       if (selection.kind !== Kind.FIELD) {
-        const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
+        const fragment =
+          selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
         if (!fragment) continue;
         const condition = fragment.typeCondition ? schema.getType(fragment.typeCondition.name.value) : object;
-        if (condition !== object && !(condition && isAbstractType(condition) && schema.isSubType(condition, object))) continue;
-        const id = selection.kind === Kind.FRAGMENT_SPREAD ? `${object.name}:${selection.name.value}` : undefined;
+        if (
+          condition !== object &&
+          !(condition && isAbstractType(condition) && schema.isSubType(condition, object))
+        )
+          continue;
+        const id =
+          selection.kind === Kind.FRAGMENT_SPREAD ? `${object.name}:${selection.name.value}` : undefined;
         if (id && visiting.has(id)) continue;
         if (id) visiting.add(id);
         visitObject(object, fragment.selectionSet, isRoot);

@@ -70,16 +70,30 @@ function included(node: FieldNode | { directives?: FieldNode['directives'] }, va
     if (name !== 'skip' && name !== 'include') continue;
     const arg = directive.arguments?.find((a) => a.name.value === 'if');
     if (!arg) continue;
-    const value = arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : arg.value.kind === Kind.BOOLEAN ? arg.value.value : undefined;
+    const value =
+      arg.value.kind === Kind.VARIABLE
+        ? variables[arg.value.name.value]
+        : arg.value.kind === Kind.BOOLEAN
+          ? arg.value.value
+          : undefined;
     if (name === 'skip' && value === true) return false;
     if (name === 'include' && value === false) return false;
   }
   return true;
 }
 
-export function findOperation(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | undefined {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  return operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+export function findOperation(
+  document: DocumentNode,
+  operationName?: string | null,
+): OperationDefinitionNode | undefined {
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  return operationName
+    ? operations.find((o) => o.name?.value === operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
 }
 
 /** Walks a response along its operation and the schema, calling `visit` for every object met. */
@@ -92,21 +106,32 @@ class Walker {
     document: DocumentNode,
     private readonly variables: Variables,
   ) {
-    for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(d.name.value, d);
+    for (const d of document.definitions)
+      if (d.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(d.name.value, d);
   }
 
   /** The fields selected on an object of `type`, merged by response key. */
-  private collect(type: GraphQLObjectType, selectionSet: SelectionSetNode, into = new Map<string, FieldNode[]>()) {
+  private collect(
+    type: GraphQLObjectType,
+    selectionSet: SelectionSetNode,
+    into = new Map<string, FieldNode[]>(),
+  ) {
     for (const selection of selectionSet.selections) {
       if (!included(selection, this.variables)) continue;
       if (selection.kind === Kind.FIELD) {
         const key = selection.alias?.value ?? selection.name.value;
         into.set(key, [...(into.get(key) ?? []), selection]);
       } else {
-        const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : this.fragments.get(selection.name.value);
+        const fragment =
+          selection.kind === Kind.INLINE_FRAGMENT ? selection : this.fragments.get(selection.name.value);
         if (!fragment) continue;
         const condition = fragment.typeCondition && this.schema.getType(fragment.typeCondition.name.value);
-        if (condition && condition !== type && !(isAbstractType(condition) && this.schema.isSubType(condition, type))) continue;
+        if (
+          condition &&
+          condition !== type &&
+          !(isAbstractType(condition) && this.schema.isSubType(condition, type))
+        )
+          continue;
         this.collect(type, fragment.selectionSet, into);
       }
     }
@@ -130,15 +155,21 @@ class Walker {
     }
     if (!object) {
       // An abstract type whose concrete type the client did not ask for: tag every possibility.
-      for (const possible of this.schema.getPossibleTypes(type as never)) if (isEntityType(possible)) this.tags.add(typeTag(possible.name));
+      for (const possible of this.schema.getPossibleTypes(type as never))
+        if (isEntityType(possible)) this.tags.add(typeTag(possible.name));
       return;
     }
     this.object(object, selectionSet, record);
   }
 
-  private typenameOf(type: GraphQLCompositeType, selectionSet: SelectionSetNode, record: Record<string, unknown>) {
+  private typenameOf(
+    type: GraphQLCompositeType,
+    selectionSet: SelectionSetNode,
+    record: Record<string, unknown>,
+  ) {
     for (const s of selectionSet.selections)
-      if (s.kind === Kind.FIELD && s.name.value === '__typename') return record[s.alias?.value ?? '__typename'] as string | undefined;
+      if (s.kind === Kind.FIELD && s.name.value === '__typename')
+        return record[s.alias?.value ?? '__typename'] as string | undefined;
     return isAbstractType(type) ? undefined : type.name;
   }
 
@@ -147,7 +178,11 @@ class Walker {
     if (isEntityType(type)) {
       const idKey = [...fields].find(([, nodes]) => nodes[0].name.value === 'id')?.[0];
       const id = idKey ? record[idKey] : undefined;
-      this.tags.add(typeof id === 'string' || typeof id === 'number' ? entityTag(type.name, String(id)) : typeTag(type.name));
+      this.tags.add(
+        typeof id === 'string' || typeof id === 'number'
+          ? entityTag(type.name, String(id))
+          : typeTag(type.name),
+      );
     }
     const definitions = type.getFields();
     for (const [key, nodes] of fields) {
@@ -216,7 +251,9 @@ export function invalidationTags(
     if (result === null || result === undefined) continue;
     if (isEntityType(named)) {
       tags.add(typeTag(named.name));
-      const idKey = selection.selectionSet?.selections.find((s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === 'id');
+      const idKey = selection.selectionSet?.selections.find(
+        (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === 'id',
+      );
       for (const item of Array.isArray(result) ? result : [result]) {
         const id = item && idKey ? (item as Record<string, unknown>)[idKey.alias?.value ?? 'id'] : undefined;
         if (typeof id === 'string') tags.add(entityTag(named.name, id));
@@ -235,7 +272,8 @@ export function invalidationTags(
     }
     if (RESTOCKING.has(field.name)) {
       const walker = new Walker(schema, document, variables);
-      if (data && selection.selectionSet && isCompositeType(named)) walker.value(named, selection.selectionSet, result);
+      if (data && selection.selectionSet && isCompositeType(named))
+        walker.value(named, selection.selectionSet, result);
       const products = [...walker.tags].filter((t) => t.startsWith('E:Product:'));
       for (const t of products) tags.add(t);
       if (products.length > 0) tags.add(typeTag('Product'));

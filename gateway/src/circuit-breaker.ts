@@ -54,7 +54,10 @@ export class CircuitBreaker {
   onFailure(): void {
     this.probing = false;
     this.failures += 1;
-    if (this.state === 'half-open' || (this.state === 'closed' && this.failures >= this.options.failureThreshold)) {
+    if (
+      this.state === 'half-open' ||
+      (this.state === 'closed' && this.failures >= this.options.failureThreshold)
+    ) {
       this.openedAt = this.now();
       this.transition('open');
     }

@@ -19,7 +19,8 @@ const optionalFlag = () =>
     .optional()
     .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
 
-const subgraphUrl = (name: SubgraphName) => url(['http', 'https']).default(`http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}`);
+const subgraphUrl = (name: SubgraphName) =>
+  url(['http', 'https']).default(`http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}`);
 
 /** Every variable the gateway reads, on top of the kit's common ones. */
 export const gatewayConfigShape = {

@@ -14,9 +14,13 @@ let counter = 0;
 async function register(stack: Stack) {
   counter += 1;
   const email = `gw-${process.pid}-${Date.now()}-${counter}@example.com`;
-  const result = await postGraphQL<{ register: { accessToken: string; user: { id: string } } }>(stack.graphqlUrl, REGISTER, {
-    input: { email, password: 'correct horse battery' },
-  });
+  const result = await postGraphQL<{ register: { accessToken: string; user: { id: string } } }>(
+    stack.graphqlUrl,
+    REGISTER,
+    {
+      input: { email, password: 'correct horse battery' },
+    },
+  );
   expect(result.errors).toBeUndefined();
   return { email, ...result.data!.register };
 }
@@ -31,7 +35,12 @@ describe('gateway authentication', () => {
 
   it('serves me for a signed-in user and null for an anonymous one', async () => {
     const { accessToken, email } = await register(stack);
-    const signedIn = await postGraphQL<{ me: { email: string } }>(stack.graphqlUrl, ME, {}, bearer(accessToken));
+    const signedIn = await postGraphQL<{ me: { email: string } }>(
+      stack.graphqlUrl,
+      ME,
+      {},
+      bearer(accessToken),
+    );
     expect(signedIn.data?.me.email).toBe(email);
     const anonymous = await postGraphQL<{ me: null }>(stack.graphqlUrl, ME);
     expect(anonymous.errors).toBeUndefined();
@@ -63,16 +72,22 @@ describe('gateway authentication', () => {
     it('an HS256 token keyed with the public key', async () => {
       const { accessToken } = await register(stack);
       const claims = jwt.decode(accessToken) as jwt.JwtPayload;
-      await expectRefused(jwt.sign(claims, stack.keys.access.publicKey, { algorithm: 'HS256', keyid: stack.keys.access.kid }));
+      await expectRefused(
+        jwt.sign(claims, stack.keys.access.publicKey, { algorithm: 'HS256', keyid: stack.keys.access.kid }),
+      );
     });
 
     it('an expired token', async () => {
       const { accessToken } = await register(stack);
       const claims = jwt.decode(accessToken) as jwt.JwtPayload;
-      const expired = jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, createPrivateKey(stack.keys.access.privateKey), {
-        algorithm: 'ES256',
-        keyid: stack.keys.access.kid,
-      });
+      const expired = jwt.sign(
+        { ...claims, exp: Math.floor(Date.now() / 1000) - 10 },
+        createPrivateKey(stack.keys.access.privateKey),
+        {
+          algorithm: 'ES256',
+          keyid: stack.keys.access.kid,
+        },
+      );
       await expectRefused(expired);
     });
 
@@ -80,9 +95,16 @@ describe('gateway authentication', () => {
       const { accessToken } = await register(stack);
       const claims = jwt.decode(accessToken) as jwt.JwtPayload;
       const stranger = generateKeyPair('access.unknown');
-      await expectRefused(jwt.sign(claims, createPrivateKey(stranger.privateKey), { algorithm: 'ES256', keyid: stranger.kid }));
+      await expectRefused(
+        jwt.sign(claims, createPrivateKey(stranger.privateKey), { algorithm: 'ES256', keyid: stranger.kid }),
+      );
       // the right kid with the wrong key is no better
-      await expectRefused(jwt.sign(claims, createPrivateKey(stranger.privateKey), { algorithm: 'ES256', keyid: stack.keys.access.kid }));
+      await expectRefused(
+        jwt.sign(claims, createPrivateKey(stranger.privateKey), {
+          algorithm: 'ES256',
+          keyid: stack.keys.access.kid,
+        }),
+      );
     });
 
     it('a header that is not a bearer token', async () => {
@@ -113,7 +135,9 @@ describe('gateway authentication', () => {
     expect((await postGraphQL(stack.graphqlUrl, ME, {}, bearer(accessToken))).data?.me).not.toBeNull();
     expect((await postGraphQL(stack.graphqlUrl, ME, {}, bearer(signedWithNext))).data?.me).not.toBeNull();
     await stack.restartGateway({ ACCESS_TOKEN_PUBLIC_KEYS: publicKeysJson([next]) });
-    expect((await postGraphQL(stack.graphqlUrl, ME, {}, bearer(accessToken))).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect(
+      (await postGraphQL(stack.graphqlUrl, ME, {}, bearer(accessToken))).errors?.[0].extensions?.code,
+    ).toBe('UNAUTHENTICATED');
     expect((await postGraphQL(stack.graphqlUrl, ME, {}, bearer(signedWithNext))).data?.me).not.toBeNull();
     await stack.restartGateway();
   });

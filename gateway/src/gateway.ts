@@ -80,7 +80,9 @@ export async function startGateway(
   let accessTokens: TokenVerifier;
   let signer: TokenSigner;
   try {
-    accessTokens = new TokenVerifier(parsePublicKeys(config.ACCESS_TOKEN_PUBLIC_KEYS, 'ACCESS_TOKEN_PUBLIC_KEYS'));
+    accessTokens = new TokenVerifier(
+      parsePublicKeys(config.ACCESS_TOKEN_PUBLIC_KEYS, 'ACCESS_TOKEN_PUBLIC_KEYS'),
+    );
     signer = new TokenSigner(config.SERVICE_TOKEN_PRIVATE_KEY!, config.SERVICE_TOKEN_KID!);
   } catch (error) {
     throw new ConfigError([error instanceof Error ? error.message : String(error)]);
@@ -89,7 +91,9 @@ export async function startGateway(
   try {
     supergraphSdl = readFileSync(config.SUPERGRAPH_PATH, 'utf8');
   } catch {
-    throw new ConfigError([`config error: SUPERGRAPH_PATH ${config.SUPERGRAPH_PATH} cannot be read (run npm run compose)`]);
+    throw new ConfigError([
+      `config error: SUPERGRAPH_PATH ${config.SUPERGRAPH_PATH} cannot be read (run npm run compose)`,
+    ]);
   }
 
   const subgraphUrls: Record<SubgraphName, string> = {
@@ -120,7 +124,10 @@ export async function startGateway(
       openMs: config.CIRCUIT_BREAKER_OPEN_MS,
       onStateChange: (state) => {
         circuitState.set({ subgraph: name }, STATE_VALUE[state]);
-        (state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger))({ subgraph: name, state }, `subgraph circuit ${state}`);
+        (state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger))(
+          { subgraph: name, state },
+          `subgraph circuit ${state}`,
+        );
       },
     });
   };
@@ -129,7 +136,9 @@ export async function startGateway(
     logger,
     buildService: ({ name, url }) => {
       // Routing URLs in the supergraph are defaults; <NAME>_URL overrides them per environment.
-      const base = (SUBGRAPH_NAMES as readonly string[]).includes(name) ? subgraphUrls[name as SubgraphName] : undefined;
+      const base = (SUBGRAPH_NAMES as readonly string[]).includes(name)
+        ? subgraphUrls[name as SubgraphName]
+        : undefined;
       return new SubgraphSource({
         name,
         url: base ? `${base}/graphql` : url!,
@@ -213,7 +222,11 @@ export async function startGateway(
     readiness: { supergraph: async () => loaded },
   });
   const { app } = base;
-  if (config.TRUSTED_PROXIES) app.set('trust proxy', config.TRUSTED_PROXIES.split(',').map((s) => s.trim()));
+  if (config.TRUSTED_PROXIES)
+    app.set(
+      'trust proxy',
+      config.TRUSTED_PROXIES.split(',').map((s) => s.trim()),
+    );
   if (config.playground) mountPlayground(app);
 
   const identify = async (req: Request, res: Response, next: NextFunction) => {
@@ -233,7 +246,12 @@ export async function startGateway(
         return;
       }
       logger.error({ err: error }, 'authentication failed unexpectedly');
-      sendGraphQLError(res, 503, 'INTERNAL_SERVER_ERROR', `Cannot verify the session right now (request id ${req.requestId})`);
+      sendGraphQLError(
+        res,
+        503,
+        'INTERNAL_SERVER_ERROR',
+        `Cannot verify the session right now (request id ${req.requestId})`,
+      );
     }
   };
   const tokenLimit = (req: Request, res: Response, next: NextFunction) => {
@@ -247,7 +265,12 @@ export async function startGateway(
   };
   const bodyErrors = (error: Error & { type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (error.type === 'entity.too.large') {
-      sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${config.BODY_LIMIT_BYTES} bytes`);
+      sendGraphQLError(
+        res,
+        413,
+        'BAD_REQUEST',
+        `Request body exceeds the limit of ${config.BODY_LIMIT_BYTES} bytes`,
+      );
       return;
     }
     if (error.type === 'entity.parse.failed') {
@@ -272,7 +295,10 @@ export async function startGateway(
   );
 
   const { server, port } = await listen(app, config.PORT, config.HOST);
-  logger.info({ port, playground: config.playground, introspection: config.introspection }, 'gateway listening');
+  logger.info(
+    { port, playground: config.playground, introspection: config.introspection },
+    'gateway listening',
+  );
   let stopping: Promise<void> | undefined;
   return {
     port,

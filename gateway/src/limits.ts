@@ -86,7 +86,10 @@ export function measureOperation(
     return undefined;
   };
 
-  const fieldOf = (parent: GraphQLOutputType | undefined, name: string): GraphQLField<unknown, unknown> | undefined => {
+  const fieldOf = (
+    parent: GraphQLOutputType | undefined,
+    name: string,
+  ): GraphQLField<unknown, unknown> | undefined => {
     const named = parent && getNamedType(parent);
     if (named && (isObjectType(named) || isInterfaceType(named))) return named.getFields()[name];
     return undefined;
@@ -111,11 +114,13 @@ export function measureOperation(
         if (!childType && name === '__schema') childType = schema.getType('__Schema') as GraphQLOutputType;
         if (!childType && name === '__type') childType = schema.getType('__Type') as GraphQLOutputType;
         let childCost = 0;
-        if (selection.selectionSet) childCost = walk(selection.selectionSet, childType, fieldDepth, visitedFragments);
+        if (selection.selectionSet)
+          childCost = walk(selection.selectionSet, childType, fieldDepth, visitedFragments);
         const firstArgument = selection.arguments?.find((a) => a.name.value === 'first');
         const declaresFirst = field?.args.some((a) => a.name === 'first') ?? false;
         let multiplier = 1;
-        if (firstArgument || declaresFirst) multiplier = Math.max(argumentNumber(firstArgument?.value) ?? DEFAULT_FIRST, 1);
+        if (firstArgument || declaresFirst)
+          multiplier = Math.max(argumentNumber(firstArgument?.value) ?? DEFAULT_FIRST, 1);
         else if (childType && isListType(getNullableType(childType)) && !CONNECTION_LISTS.has(name))
           multiplier = DEFAULT_LIST_SIZE;
         cost += 1 + multiplier * childCost;
@@ -144,11 +149,15 @@ export function measureOperation(
   return { depth: maxDepth, aliases, rootFields, cost };
 }
 
-function countRootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): number {
+function countRootFields(
+  selectionSet: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+): number {
   let count = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) count += selection.name.value === '__typename' ? 0 : 1;
-    else if (selection.kind === Kind.INLINE_FRAGMENT) count += countRootFields(selection.selectionSet, fragments);
+    else if (selection.kind === Kind.INLINE_FRAGMENT)
+      count += countRootFields(selection.selectionSet, fragments);
     else {
       const fragment = fragments.get(selection.name.value);
       if (fragment) count += countRootFields(fragment.selectionSet, fragments);
@@ -163,7 +172,9 @@ export function checkMeasure(measure: OperationMeasure, limits: OperationLimits)
   if (measure.aliases > limits.maxAliases)
     throw tooComplex(`Query uses ${measure.aliases} aliases; the alias limit is ${limits.maxAliases}`);
   if (measure.rootFields > limits.maxRootFields)
-    throw tooComplex(`Operation selects ${measure.rootFields} root fields; the root field limit is ${limits.maxRootFields}`);
+    throw tooComplex(
+      `Operation selects ${measure.rootFields} root fields; the root field limit is ${limits.maxRootFields}`,
+    );
   if (measure.cost > limits.maxCost)
     throw tooComplex(`Query cost ${measure.cost} exceeds the cost limit of ${limits.maxCost}`);
 }

@@ -7,7 +7,8 @@ import express, { type Express } from 'express';
  * the storefront contract's operations as examples and a headers tab for Authorization.
  */
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
-const packageFile = (pkg: string, file: string) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
+const packageFile = (pkg: string, file: string) =>
+  path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
 const ASSETS: Record<string, string> = {
   'react.js': packageFile('react', 'umd/react.production.min.js'),
   'react-dom.js': packageFile('react-dom', 'umd/react-dom.production.min.js'),
@@ -65,11 +66,18 @@ export function mountPlayground(app: Express, endpoint = '/graphql'): void {
   assets.get('/boot.js', (_req, res) => res.type('application/javascript').send(BOOT_SCRIPT));
   app.use('/playground', assets);
   app.get(endpoint, (req, res, next) => {
-    if (!req.accepts(['application/json', 'text/html']) || req.accepts(['application/json', 'text/html']) !== 'text/html' || req.query.query)
+    if (
+      !req.accepts(['application/json', 'text/html']) ||
+      req.accepts(['application/json', 'text/html']) !== 'text/html' ||
+      req.query.query
+    )
       return next();
     res
       .type('html')
-      .setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; worker-src 'self' blob:")
+      .setHeader(
+        'content-security-policy',
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; worker-src 'self' blob:",
+      )
       .send(playgroundHtml(endpoint));
   });
 }

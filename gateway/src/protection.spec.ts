@@ -2,7 +2,8 @@ import { postGraphQL } from '@shop/kit/testing';
 import { startUsersStack, type Stack } from './testing/stack';
 
 const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }`;
-const code = (result: { errors?: { extensions?: Record<string, unknown> }[] }) => result.errors?.[0]?.extensions?.code;
+const code = (result: { errors?: { extensions?: Record<string, unknown> }[] }) =>
+  result.errors?.[0]?.extensions?.code;
 
 describe('operation limits (defaults)', () => {
   let stack: Stack;
@@ -19,7 +20,8 @@ describe('operation limits (defaults)', () => {
   };
 
   it('refuses a query deeper than 15 and accepts one of depth 15', async () => {
-    const nest = (levels: number) => `{ __schema { types { fields { type { ${'ofType { '.repeat(levels)}name${' }'.repeat(levels)} } } } } }`;
+    const nest = (levels: number) =>
+      `{ __schema { types { fields { type { ${'ofType { '.repeat(levels)}name${' }'.repeat(levels)} } } } } }`;
     // __schema, types, fields, type = 4 levels, then ofType levels, then name
     const ok = await postGraphQL(stack.graphqlUrl, nest(10));
     expect(ok.errors).toBeUndefined();
@@ -27,7 +29,8 @@ describe('operation limits (defaults)', () => {
   });
 
   it('refuses more than 50 aliases', async () => {
-    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    const aliases = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
     expect((await postGraphQL(stack.graphqlUrl, aliases(50))).errors).toBeUndefined();
     await expectTooComplex(aliases(51), /alias limit is 50/);
   });
@@ -59,9 +62,15 @@ describe('operation limits (defaults)', () => {
   });
 
   it('answers malformed requests with BAD_REQUEST, bad documents with parse/validation codes', async () => {
-    const notJson = await fetch(stack.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const notJson = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(notJson.status).toBe(400);
-    expect(((await notJson.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(
+      ((await notJson.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code,
+    ).toBe('BAD_REQUEST');
     expect(code(await postGraphQL(stack.graphqlUrl, '{ me { id '))).toBe('GRAPHQL_PARSE_FAILED');
     expect(code(await postGraphQL(stack.graphqlUrl, '{ me { nope } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
   });
@@ -87,7 +96,10 @@ describe('rate limits', () => {
   afterAll(() => stack?.stop());
 
   it('limits sign-in attempts per client more strictly, with 429 and Retry-After', async () => {
-    const attempt = () => postGraphQL(stack.graphqlUrl, LOGIN, { input: { email: 'nobody@example.com', password: 'wrong password' } });
+    const attempt = () =>
+      postGraphQL(stack.graphqlUrl, LOGIN, {
+        input: { email: 'nobody@example.com', password: 'wrong password' },
+      });
     expect(code(await attempt())).toBe('UNAUTHENTICATED');
     expect(code(await attempt())).toBe('UNAUTHENTICATED');
     const limited = await attempt();
@@ -121,7 +133,12 @@ describe('production mode', () => {
   });
 
   it('masks internal errors with a generic message carrying the request id', async () => {
-    const result = await postGraphQL<{ product: unknown }>(stack.graphqlUrl, '{ product(slug: "x") { id } }', {}, { 'x-request-id': 'trace-me-1' });
+    const result = await postGraphQL<{ product: unknown }>(
+      stack.graphqlUrl,
+      '{ product(slug: "x") { id } }',
+      {},
+      { 'x-request-id': 'trace-me-1' },
+    );
     expect(result.errors?.length).toBeGreaterThan(0);
     const error = result.errors![0];
     expect(error.message).toContain('trace-me-1');

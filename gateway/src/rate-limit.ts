@@ -40,7 +40,9 @@ export function rateLimitMiddleware(store: KeyValueStore, metrics: ServiceMetric
     const retryAfter = await hitLimit(store, metrics, `rl:${clientKey}`, limits.max, limits.windowSeconds);
     if (retryAfter === null) return next();
     res.setHeader('retry-after', String(retryAfter));
-    sendGraphQLError(res, 429, 'RATE_LIMITED', `Too many requests; try again in ${retryAfter} s`, { retryAfter });
+    sendGraphQLError(res, 429, 'RATE_LIMITED', `Too many requests; try again in ${retryAfter} s`, {
+      retryAfter,
+    });
   };
 }
 
@@ -58,7 +60,13 @@ export function authRateLimitPlugin(
           );
           if (!authField) return;
           const ipKey = contextValue.clientIp;
-          const retryAfter = await hitLimit(store, metrics, `rl:auth:${ipKey}`, limits.authMax, limits.windowSeconds);
+          const retryAfter = await hitLimit(
+            store,
+            metrics,
+            `rl:auth:${ipKey}`,
+            limits.authMax,
+            limits.windowSeconds,
+          );
           if (retryAfter === null) return;
           throw new GraphQLError(`Too many sign-in attempts from this client; try again in ${retryAfter} s`, {
             extensions: {

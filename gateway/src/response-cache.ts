@@ -25,7 +25,10 @@ export interface CacheEntry {
   maxAge: number;
 }
 
-export type Lookup = { status: 'bypass' } | { status: 'miss'; t0: number } | { status: 'hit'; entry: CacheEntry; ageSeconds: number };
+export type Lookup =
+  | { status: 'bypass' }
+  | { status: 'miss'; t0: number }
+  | { status: 'hit'; entry: CacheEntry; ageSeconds: number };
 
 export interface CacheMetrics {
   requests: Counter<'result'>;
@@ -83,7 +86,10 @@ export class ResponseCache {
     this.options.onStoreError?.(operation);
     if (!this.down) {
       this.down = true;
-      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'response cache bypassed: redis unavailable');
+      this.options.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'response cache bypassed: redis unavailable',
+      );
     }
   }
   private succeeded() {
@@ -103,13 +109,17 @@ export class ResponseCache {
     try {
       const result = await this.redis.pipeline().get(this.entryKey(key)).time().exec();
       if (!result) throw new Error('redis pipeline aborted');
-      const [[getError, raw], [timeError, time]] = result as [[Error | null, string | null], [Error | null, [string, string]]];
+      const [[getError, raw], [timeError, time]] = result as [
+        [Error | null, string | null],
+        [Error | null, [string, string]],
+      ];
       if (getError || timeError) throw getError ?? timeError;
       const now = Number(time[0]) * 1_000_000 + Number(time[1]);
       this.succeeded();
       if (!raw) return { status: 'miss', t0: now };
       const entry = JSON.parse(raw) as CacheEntry;
-      const marks = entry.tags.length > 0 ? await this.redis.mget(entry.tags.map((t) => this.markKey(t))) : [];
+      const marks =
+        entry.tags.length > 0 ? await this.redis.mget(entry.tags.map((t) => this.markKey(t))) : [];
       if (marks.some((mark) => mark !== null && Number(mark) >= entry.t0)) {
         this.redis.del(this.entryKey(key)).catch(() => undefined);
         return { status: 'miss', t0: now };
@@ -135,7 +145,10 @@ export class ResponseCache {
   /** Marks the tags invalid as of now (Redis time); kept for replay if Redis is away. */
   async invalidate(tags: string[]): Promise<void> {
     if (tags.length === 0) return;
-    for (const tag of tags) this.options.metrics.invalidations.inc({ kind: tag === 'T:Stock' ? 'stock' : (TAG_KINDS[tag[0]] ?? 'other') });
+    for (const tag of tags)
+      this.options.metrics.invalidations.inc({
+        kind: tag === 'T:Stock' ? 'stock' : (TAG_KINDS[tag[0]] ?? 'other'),
+      });
     for (const tag of tags) this.pending.add(tag);
     await this.flushPending();
   }
@@ -171,7 +184,11 @@ function stable(value: unknown): unknown {
 }
 
 /** What a response depends on: the document, the operation chosen and the variables. Never the caller. */
-export function cacheKey(queryHash: string, operationName: string | null | undefined, variables: Record<string, unknown> | undefined) {
+export function cacheKey(
+  queryHash: string,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+) {
   return createHash('sha256')
     .update(JSON.stringify([queryHash, operationName ?? null, stable(variables ?? {})]))
     .digest('hex');
@@ -197,7 +214,13 @@ export function responseCachePlugin(
       return {
         async responseForOperation(rc) {
           if (rc.operation.operation !== 'query') return null;
-          const candidate = operationCachePolicy(rc.schema, hints, rc.document, rc.operation, rc.request.variables ?? {});
+          const candidate = operationCachePolicy(
+            rc.schema,
+            hints,
+            rc.document,
+            rc.operation,
+            rc.request.variables ?? {},
+          );
           if (!candidate || candidate.scope !== 'PUBLIC') {
             metrics.requests.inc({ result: 'uncacheable' });
             return null;
@@ -211,7 +234,10 @@ export function responseCachePlugin(
           lookup = await cache.lookup(key);
           metrics.requests.inc({ result: lookup.status });
           if (lookup.status !== 'hit') return null;
-          return { http: rc.response.http, body: { kind: 'single', singleResult: { data: lookup.entry.data } } };
+          return {
+            http: rc.response.http,
+            body: { kind: 'single', singleResult: { data: lookup.entry.data } },
+          };
         },
 
         async willSendResponse(rc) {
@@ -222,7 +248,9 @@ export function responseCachePlugin(
           if (operation?.operation === 'mutation') {
             headers.set('cache-control', 'private, no-store');
             if (cache && rc.document && single?.data)
-              await cache.invalidate(invalidationTags(rc.schema, rc.document, operation, rc.request.variables ?? {}, single.data));
+              await cache.invalidate(
+                invalidationTags(rc.schema, rc.document, operation, rc.request.variables ?? {}, single.data),
+              );
             return;
           }
           if (lookup.status === 'hit') {
@@ -239,7 +267,13 @@ export function responseCachePlugin(
           headers.set('cache-control', `public, max-age=${policy.maxAge}`);
           headers.set('x-cache', lookup.status === 'bypass' ? 'BYPASS' : 'MISS');
           if (cache && key && lookup.status === 'miss' && rc.document && operation) {
-            const tags = responseTags(rc.schema, rc.document, operation, rc.request.variables ?? {}, single.data);
+            const tags = responseTags(
+              rc.schema,
+              rc.document,
+              operation,
+              rc.request.variables ?? {},
+              single.data,
+            );
             await cache.store(key, { data: single.data, tags, t0: lookup.t0, maxAge: policy.maxAge });
           }
         },

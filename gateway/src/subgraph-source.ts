@@ -43,19 +43,27 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     const identity = context?.identity;
     if (identity) {
       const { signer, name, tokenTtlSeconds } = this.options;
-      headers.set('authorization', `Bearer ${issueServiceToken(signer, 'gateway', name, identity, tokenTtlSeconds)}`);
+      headers.set(
+        'authorization',
+        `Bearer ${issueServiceToken(signer, 'gateway', name, identity, tokenTtlSeconds)}`,
+      );
     }
     if (context?.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+  override async process(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+  ): Promise<GatewayGraphQLResponse> {
     const { name, breaker, fetchDuration } = this.options;
     if (breaker && !breaker.tryAcquire()) {
       fetchDuration.observe({ subgraph: name, outcome: 'circuit_open' }, 0);
       const seconds = Math.ceil(breaker.retryInMs() / 1000);
-      throw new GraphQLError(`The ${name} service is unavailable (circuit open${seconds ? `, retrying in ${seconds} s` : ''})`, {
-        extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: name },
-      });
+      throw new GraphQLError(
+        `The ${name} service is unavailable (circuit open${seconds ? `, retrying in ${seconds} s` : ''})`,
+        {
+          extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: name },
+        },
+      );
     }
     const stop = fetchDuration.startTimer({ subgraph: name });
     try {
@@ -66,7 +74,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     } catch (error) {
       stop({ outcome: 'failed' });
       // A 4xx answer is a live subgraph refusing this request, not an outage.
-      const status = (error as { extensions?: { response?: { status?: number } } }).extensions?.response?.status;
+      const status = (error as { extensions?: { response?: { status?: number } } }).extensions?.response
+        ?.status;
       if (typeof status === 'number' && status < 500) breaker?.onSuccess();
       else breaker?.onFailure();
       throw error;

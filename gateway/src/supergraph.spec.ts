@@ -1,7 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Supergraph } from '@apollo/federation-internals';
-import { Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { CONTRACT_DIR, outputs, ROOT } from '../../scripts/compose';
 import { measureOperation, type OperationLimits } from './limits';
 import { gatewayConfigShape } from './env';
@@ -10,11 +17,16 @@ const committedSupergraph = readFileSync(path.join(ROOT, 'gateway', 'supergraph.
 const apiSchema: GraphQLSchema = Supergraph.build(committedSupergraph).apiSchema().toGraphQLJSSchema();
 
 const contractFiles = readdirSync(CONTRACT_DIR).filter((f) => f.endsWith('.graphql'));
-const contract = contractFiles.map((file) => ({ file, document: parse(readFileSync(path.join(CONTRACT_DIR, file), 'utf8')) }));
+const contract = contractFiles.map((file) => ({
+  file,
+  document: parse(readFileSync(path.join(CONTRACT_DIR, file), 'utf8')),
+}));
 
 /** The document a client sends for one operation: the operation plus every fragment in its file. */
 function operationsOf(document: DocumentNode) {
-  return document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  return document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
 }
 
 describe('the committed supergraph', () => {
@@ -23,14 +35,19 @@ describe('the committed supergraph', () => {
       const file = path.join(ROOT, relative);
       expect({ file: relative, exists: existsSync(file) }).toEqual({ file: relative, exists: true });
       // On failure: run `npm run compose` and commit the result.
-      expect({ file: relative, upToDate: readFileSync(file, 'utf8') === content }).toEqual({ file: relative, upToDate: true });
+      expect({ file: relative, upToDate: readFileSync(file, 'utf8') === content }).toEqual({
+        file: relative,
+        upToDate: true,
+      });
     }
   });
 });
 
 describe('contract gate: every storefront and admin operation validates against the public API schema', () => {
   expect(contract.length).toBeGreaterThanOrEqual(2);
-  const cases = contract.flatMap(({ file, document }) => operationsOf(document).map((op) => [`${file} ${op.name!.value}`, document, op] as const));
+  const cases = contract.flatMap(({ file, document }) =>
+    operationsOf(document).map((op) => [`${file} ${op.name!.value}`, document, op] as const),
+  );
 
   it.each(cases)('%s', (_name, document, operation) => {
     // Validate the operation with only the fragments it uses, as a client sends it.
@@ -51,7 +68,9 @@ describe('operation limits against the contract', () => {
     maxTokens: gatewayConfigShape.MAX_TOKENS.parse(undefined),
     maxCost: gatewayConfigShape.MAX_COST.parse(undefined),
   };
-  const cases = contract.flatMap(({ file, document }) => operationsOf(document).map((op) => [`${file} ${op.name!.value}`, document, op] as const));
+  const cases = contract.flatMap(({ file, document }) =>
+    operationsOf(document).map((op) => [`${file} ${op.name!.value}`, document, op] as const),
+  );
 
   it.each(cases)('%s passes every default limit, even at first: 100', (_name, document, operation) => {
     const measure = measureOperation(apiSchema, document, operation, { first: 100 });
@@ -67,9 +86,15 @@ describe('operation limits against the contract', () => {
       products(first: 100) { edges { node { id category { id } } } }
       a: products(first: 100) { edges { node { id } } }
     }`);
-    const nested = parse(`{ __schema { types { fields { args { type { enumValues { name description } fields { name } } } } } } }`);
-    expect(measureOperation(apiSchema, nested, operationsOf(nested)[0], {}).cost).toBeGreaterThan(defaults.maxCost);
+    const nested = parse(
+      `{ __schema { types { fields { args { type { enumValues { name description } fields { name } } } } } } }`,
+    );
+    expect(measureOperation(apiSchema, nested, operationsOf(nested)[0], {}).cost).toBeGreaterThan(
+      defaults.maxCost,
+    );
     // and a plausible heavy storefront page stays well within it
-    expect(measureOperation(apiSchema, document, operationsOf(document)[0], {}).cost).toBeLessThanOrEqual(defaults.maxCost);
+    expect(measureOperation(apiSchema, document, operationsOf(document)[0], {}).cost).toBeLessThanOrEqual(
+      defaults.maxCost,
+    );
   });
 });

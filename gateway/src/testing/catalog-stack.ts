@@ -45,7 +45,13 @@ let customers = 0;
  * test-owned one to stop mid-test) and one key prefix, as replicas do.
  */
 export async function startCatalogStack(
-  options: { redisUrl?: string; gatewayCount?: number; gatewayEnv?: Record<string, string> } = {},
+  options: {
+    redisUrl?: string;
+    /** Per gateway, overriding redisUrl (e.g. one replica through a proxy that can cut it off). */
+    gatewayRedisUrls?: string[];
+    gatewayCount?: number;
+    gatewayEnv?: Record<string, string>;
+  } = {},
 ): Promise<CatalogStack> {
   const [{ startUsers }, { startProducts }, { startInventory }] = await Promise.all([
     import('../../../subgraphs/users/src/index'),
@@ -53,7 +59,9 @@ export async function startCatalogStack(
     import('../../../subgraphs/inventory/src/index'),
   ]);
   const keys = createTestKeys();
-  const dbs: TestDatabase[] = await Promise.all(['gw_cat_users', 'gw_cat_products', 'gw_cat_inventory'].map((p) => createTestDatabase(p)));
+  const dbs: TestDatabase[] = await Promise.all(
+    ['gw_cat_users', 'gw_cat_products', 'gw_cat_inventory'].map((p) => createTestDatabase(p)),
+  );
   const [usersDb, productsDb, inventoryDb] = dbs;
   const common = { NODE_ENV: 'test', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0' };
   const subgraphRedis = () => ({ REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: uniqueRedisPrefix('gwsub') });
@@ -74,7 +82,12 @@ export async function startCatalogStack(
     PRODUCTS_CACHE_PREFIX: uniqueRedisPrefix('gwprod'),
   };
   let products = await startProducts(productsEnv);
-  const inventory = await startInventory({ ...common, ...subgraphRedis(), ...keys.envFor('inventory'), DATABASE_URL: inventoryDb.url });
+  const inventory = await startInventory({
+    ...common,
+    ...subgraphRedis(),
+    ...keys.envFor('inventory'),
+    DATABASE_URL: inventoryDb.url,
+  });
   const productsProxy = await TestProxy.start(products.url);
   const inventoryProxy = await TestProxy.start(inventory.url);
 
@@ -96,7 +109,13 @@ export async function startCatalogStack(
     ...options.gatewayEnv,
   };
   const gateways: RunningGateway[] = [];
-  for (let i = 0; i < (options.gatewayCount ?? 1); i += 1) gateways.push(await startGateway(gatewayEnv));
+  for (let i = 0; i < (options.gatewayCount ?? 1); i += 1)
+    gateways.push(
+      await startGateway({
+        ...gatewayEnv,
+        ...(options.gatewayRedisUrls?.[i] ? { REDIS_URL: options.gatewayRedisUrls[i] } : {}),
+      }),
+    );
 
   const gql: CatalogStack['gql'] = (query, variables = {}, { token, gateway = 0, headers = {} } = {}) =>
     postGraphQL(`${gateways[gateway].url}/graphql`, query, variables, {
@@ -125,7 +144,12 @@ export async function startCatalogStack(
       customers += 1;
       const result = await gql<{ register: { accessToken: string } }>(
         'mutation Register($input: RegisterInput!) { register(input: $input) { accessToken } }',
-        { input: { email: `gw-cat-${process.pid}-${Date.now()}-${customers}@example.com`, password: 'correct horse battery' } },
+        {
+          input: {
+            email: `gw-cat-${process.pid}-${Date.now()}-${customers}@example.com`,
+            password: 'correct horse battery',
+          },
+        },
       );
       if (!result.data?.register) throw new Error(`register failed: ${JSON.stringify(result.errors)}`);
       return result.data.register.accessToken;

@@ -54,7 +54,8 @@ export class TestProxy {
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => client.destroy());
     client.on('data', (chunk: Buffer) => {
-      this.requests += chunk.toString('latin1').match(/(?:^|\r\n)POST \/graphql HTTP\/1\.1\r\n/g)?.length ?? 0;
+      this.requests +=
+        chunk.toString('latin1').match(/(?:^|\r\n)POST \/graphql HTTP\/1\.1\r\n/g)?.length ?? 0;
     });
     if (this.mode === 'hang') {
       client.resume(); // read and never answer

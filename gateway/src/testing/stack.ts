@@ -33,7 +33,9 @@ export interface Stack {
  * The users subgraph and the gateway in this process, on their own database and ports,
  * sharing a Redis (the machine's, or a test-owned one to stop mid-test).
  */
-export async function startUsersStack(options: { redisUrl?: string; gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startUsersStack(
+  options: { redisUrl?: string; gatewayEnv?: Record<string, string> } = {},
+): Promise<Stack> {
   // Imported lazily so a gateway unit test does not load the users subgraph.
   const { startUsers } = await import('../../../subgraphs/users/src/index');
   const keys = createTestKeys();
