@@ -23,6 +23,7 @@ import { startProducts } from '../../products/src/index';
 import { seedProduct } from '../../products/src/seed';
 import { SAGA_STEPS } from './env';
 import { ADDRESS, admin, createDatabases, customer, internalClient, serviceEnv, SET_STOCK, type StartedDatabases } from './testing/platform';
+import { FaultProxy } from './testing/fault-proxy';
 import { ensureBuilt, exited, startProcess } from './testing/processes';
 
 jest.setTimeout(180_000);
@@ -38,6 +39,9 @@ let products: RunningService;
 let ports: { inventory: number; payments: number; orders: number };
 const running: Partial<Record<'inventory' | 'payments' | 'orders', ServiceProcess>> = {};
 let ordersDb: Client;
+/** Orders reaches inventory through this proxy, which can lose an applied call's answer. */
+let inventoryProxy: FaultProxy;
+let inventoryProxyUrl: string;
 
 const url = (name: keyof typeof ports) => `http://127.0.0.1:${ports[name]}`;
 const internal = (target: 'inventory' | 'payments') => internalClient(keys, target, url(target));
@@ -46,7 +50,7 @@ function envFor(name: 'inventory' | 'payments' | 'orders', extra: Record<string,
   const base = serviceEnv(keys, name, dbs[name].url, { PORT: String(ports[name]), HOST: '127.0.0.1' });
   delete (base as Record<string, string>).LOG_LEVEL;
   if (name === 'orders')
-    Object.assign(base, { PRODUCTS_URL: products.url, INVENTORY_URL: url('inventory'), PAYMENTS_URL: url('payments'), ...FAST_RECOVERY });
+    Object.assign(base, { PRODUCTS_URL: products.url, INVENTORY_URL: inventoryProxyUrl, PAYMENTS_URL: url('payments'), ...FAST_RECOVERY });
   return { ...base, ...extra };
 }
 
@@ -141,6 +145,8 @@ beforeAll(async () => {
   dbs = await createDatabases();
   ports = { inventory: await freePort(), payments: await freePort(), orders: await freePort() };
   products = await startProducts(serviceEnv(keys, 'products', dbs.products.url), { seedProducts: 2 });
+  inventoryProxy = new FaultProxy(() => url('inventory'));
+  inventoryProxyUrl = await inventoryProxy.start();
   await start('inventory');
   await start('payments');
   await start('orders');
@@ -155,6 +161,7 @@ afterAll(async () => {
   await ordersDb?.end().catch(() => undefined);
   for (const service of Object.values(running)) await service?.kill('SIGKILL');
   await products?.stop();
+  await inventoryProxy?.stop();
   if (dbs) await Promise.all(Object.values(dbs).map((db) => db.drop().catch(() => undefined)));
 });
 
@@ -231,6 +238,56 @@ describe('payments crashes after applying a call, before answering', () => {
     expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
     expect(await exited(running.payments!)).toBe(137);
     await start('payments');
+    await expectRecovered();
+    expect((await statusOf(orderId)).status).toBe('CANCELLED');
+  });
+});
+
+describe('inventory crashes after applying a call, before answering', () => {
+  // Inventory has no fault hook of its own: the proxy lets the call through, kills inventory,
+  // and drops the answer, which is what orders would see if inventory died at that moment.
+  const crashInventoryAfter = (route: string) =>
+    inventoryProxy.crashAfterApply(route, async () => {
+      await running.inventory!.kill('SIGKILL');
+    });
+
+  it('reservations/reserve: the order is cancelled and the stock released by recovery', async () => {
+    const who = await buyer(2);
+    crashInventoryAfter('reservations/reserve');
+    const answer = await checkout(who);
+    expect('errors' in answer && answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    await start('inventory');
+    await expectRecovered();
+    expect(await statusOf((await newestOrderOf(who))!)).toEqual({ status: 'CANCELLED', failure_reason: 'checkout_interrupted' });
+  });
+
+  it('reservations/commit: the confirmed order is returned and recovery commits', async () => {
+    const who = await buyer(1);
+    crashInventoryAfter('reservations/commit');
+    const answer = await checkout(who);
+    expect('data' in answer && answer.data?.checkout.status).toBe('CONFIRMED');
+    await start('inventory');
+    await expectRecovered();
+  });
+
+  it('reservations/release after a declined payment: PAYMENT_FAILED, recovery releases', async () => {
+    const who = await buyer(1);
+    crashInventoryAfter('reservations/release');
+    const answer = await checkout(who, 'tok_chargeDeclined');
+    expect('data' in answer && answer.data?.checkout.status).toBe('PAYMENT_FAILED');
+    await start('inventory');
+    await expectRecovered();
+  });
+
+  it('stock/restock during cancelOrder: recovery finishes the cancel', async () => {
+    const who = await buyer(2);
+    const placed = await checkout(who);
+    const orderId = 'data' in placed ? placed.data!.checkout.id : '';
+    await expectRecovered();
+    crashInventoryAfter('stock/restock');
+    const cancel = await ordersGql(`mutation ($id: ID!) { cancelOrder(id: $id) { status } }`, { id: orderId }, who);
+    expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    await start('inventory');
     await expectRecovered();
     expect((await statusOf(orderId)).status).toBe('CANCELLED');
   });
