@@ -16,18 +16,21 @@ import { fileURLToPath } from 'node:url';
 import { ensureInstalled, run } from './ensure-installed.mjs';
 
 ensureInstalled();
-run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
+// SKIP_BUILD=1: the caller has just built (the embedded-mode test does).
+if (!process.env.SKIP_BUILD) run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kit = require(path.join(root, 'subgraphs/kit/dist/index.js'));
 
+// PORT_BASE moves the whole platform (gateway at PORT_BASE, users at +1 … payments at +5).
+const PORT_BASE = Number(process.env.PORT_BASE ?? 4000);
 const SUBGRAPHS = [
-  { name: 'users', port: 4001 },
-  { name: 'products', port: 4002 },
-  { name: 'inventory', port: 4003 },
-  { name: 'payments', port: 4005 },
-  { name: 'orders', port: 4004 },
+  { name: 'users', port: PORT_BASE + 1 },
+  { name: 'products', port: PORT_BASE + 2 },
+  { name: 'inventory', port: PORT_BASE + 3 },
+  { name: 'payments', port: PORT_BASE + 5 },
+  { name: 'orders', port: PORT_BASE + 4 },
 ];
 
 const baseEnv = {
@@ -94,7 +97,7 @@ async function main() {
     await seed(name, service);
   }
   const { startGateway } = require(path.join(root, 'gateway/dist/index.js'));
-  const gateway = await startGateway({ ...baseEnv, ...urls, PORT: baseEnv.PORT ?? '4000' }, { store });
+  const gateway = await startGateway({ ...baseEnv, ...urls, PORT: String(PORT_BASE) }, { store });
   running.push(gateway);
   console.log(`\nShop supergraph ready: http://localhost:${gateway.port}/graphql (playground in a browser)`);
   console.log(`Admin account: ${baseEnv.ADMIN_EMAIL} / ${baseEnv.ADMIN_PASSWORD} (set ADMIN_EMAIL / ADMIN_PASSWORD to change)\n`);
