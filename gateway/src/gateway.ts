@@ -7,6 +7,7 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { Gauge, Histogram } from 'prom-client';
 import {
   AppError,
@@ -192,6 +193,10 @@ export async function startGateway(
       : undefined;
 
   let loaded = false;
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
+  });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
@@ -227,7 +232,7 @@ export async function startGateway(
       'trust proxy',
       config.TRUSTED_PROXIES.split(',').map((s) => s.trim()),
     );
-  if (config.playground) mountPlayground(app);
+  if (config.playground) mountPlayground(app, '/graphql', () => apiSchema);
 
   const identify = async (req: Request, res: Response, next: NextFunction) => {
     try {

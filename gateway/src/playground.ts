@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
+import { introspectionFromSchema, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
 
 /**
  * GraphiQL served entirely from our own assets (no CDN), so it works offline. It opens with
@@ -37,8 +38,8 @@ export function playgroundHtml(endpoint: string): string {
   <script src="/playground/react.js"></script>
   <script src="/playground/react-dom.js"></script>
   <script src="/playground/graphiql.js"></script>
-  <script src="/playground/boot.js" data-endpoint="${endpoint}"></script>
   <script id="examples" type="application/json">${examples}</script>
+  <script src="/playground/boot.js" data-endpoint="${endpoint}"></script>
 </body>
 </html>`;
 }
@@ -49,18 +50,39 @@ const BOOT_SCRIPT = `(function () {
   var examples = JSON.parse(document.getElementById('examples').textContent);
   var fetcher = GraphiQL.createFetcher({ url: endpoint });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
-  root.render(React.createElement(GraphiQL, {
+  // The schema comes with the page's assets: GraphiQL's own introspection query is over the
+  // cost limit that every client gets, and the playground should not need an exception.
+  var render = function (schema) { root.render(React.createElement(GraphiQL, {
+    schema: schema,
     fetcher: fetcher,
     defaultQuery: examples,
     defaultHeaders: '{\\n  "Authorization": ""\\n}',
     headerEditorEnabled: true,
     shouldPersistHeaders: true,
     defaultEditorToolsVisibility: 'headers'
-  }));
+  })); };
+  fetch('/playground/schema.json')
+    .then(function (r) { return r.ok ? r.json() : undefined; })
+    .catch(function () { return undefined; })
+    .then(render);
 })();`;
 
-export function mountPlayground(app: Express, endpoint = '/graphql'): void {
+/** Mounts the playground; `schema()` is the API schema served (gateway mode) once loaded. */
+export function mountPlayground(
+  app: Express,
+  endpoint = '/graphql',
+  schema: () => GraphQLSchema | undefined = () => undefined,
+): void {
   const assets = express.Router();
+  let introspection: { schema: GraphQLSchema; result: IntrospectionQuery } | undefined;
+  assets.get('/schema.json', (_req, res) => {
+    const current = schema();
+    if (!current) return res.status(503).json({ error: 'schema not loaded yet' });
+    if (introspection?.schema !== current)
+      introspection = { schema: current, result: introspectionFromSchema(current) };
+    res.setHeader('cache-control', 'no-cache');
+    res.json(introspection.result);
+  });
   for (const [name, file] of Object.entries(ASSETS))
     assets.get(`/${name}`, (_req, res) => res.sendFile(file, { maxAge: '1d', immutable: true }));
   assets.get('/boot.js', (_req, res) => res.type('application/javascript').send(BOOT_SCRIPT));
