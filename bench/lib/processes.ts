@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, closeSync } from 'node:fs';
+import { waitFor } from '@shop/kit/testing';
+
+export interface BenchProcess {
+  name: string;
+  pid: number;
+  url: string;
+  child: ChildProcess;
+  logFile: string;
+  /** Peak resident set size of the process so far (VmHWM), in MB. */
+  peakRssMb(): number;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts a gateway-like process with stdout/stderr to a log file (as a container runtime
+ * would take them; an in-memory buffer would grow with info-level request logs), and waits
+ * until POST /graphql answers `{ __typename }`.
+ */
+export async function startProcess(options: {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  logFile: string;
+  cwd?: string;
+  graphqlPath?: string;
+}): Promise<BenchProcess> {
+  const fd = openSync(options.logFile, 'a');
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env, PORT: String(options.port), HOST: '127.0.0.1' },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const url = `http://127.0.0.1:${options.port}${options.graphqlPath ?? '/graphql'}`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}; see ${options.logFile}`);
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      return response.ok;
+    },
+    `${options.name} to answer on ${url}`,
+    60_000,
+  );
+  return {
+    name: options.name,
+    pid: child.pid!,
+    url,
+    child,
+    logFile: options.logFile,
+    peakRssMb: () => peakRssMb(child.pid!),
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** VmHWM of a process and its children (a CLI may serve from a forked worker), in MB. */
+export function peakRssMb(pid: number): number {
+  let total = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (match) total += Number(match[1]) / 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const direct = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return direct.flatMap((c) => [c, ...childPids(c)]);
+  } catch {
+    return [];
+  }
+}
