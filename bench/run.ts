@@ -2,7 +2,8 @@
  * The benchmark: `npm run bench` (full, ~10-15 min on 2 cores) or `npm run bench -- --quick`
  * (smoke run, ~3 min). Needs Postgres and Redis on 127.0.0.1 (as the tests do); installs Hive
  * Gateway on demand into bench/.hive. Options: --quick, --no-build, --no-hive, --out <file>,
- * --profile (CPU profile of our uncached gateway), --hold <s> (start everything, wait, stop).
+ * --profile (CPU profiles of our gateway), --hold <s> (start everything, wait, stop),
+ * --gateway-entry <file> (measure another build of our gateway, e.g. a patched copy).
  *
  * 1. catalog: ProductList/ProductPage through our gateway (response cache off, then on),
  *    vanilla @apollo/gateway, Hive Gateway and a bare node:http ceiling, in alternating rounds;
@@ -26,7 +27,6 @@ import {
   type TestDatabase,
 } from '@shop/kit/testing';
 import { currentSupergraphPath } from '../gateway/src/testing/stack';
-import { seedProductId } from '../subgraphs/products/src/ids';
 import { barChart } from './lib/chart';
 import { load, type LoadResult } from './lib/load';
 import { contractOperation } from './lib/operations';
@@ -43,11 +43,13 @@ const HIVE = !args.includes('--no-hive');
 /** CPU-profile our uncached gateway (node --cpu-prof) and print where its time goes. */
 const PROFILE = args.includes('--profile');
 const outIndex = args.indexOf('--out');
+/** Another build of our gateway to measure (e.g. a patched copy), instead of gateway/dist/index.js. */
+const gatewayEntryIndex = args.indexOf('--gateway-entry');
+const GATEWAY_ENTRY = gatewayEntryIndex >= 0 ? path.resolve(args[gatewayEntryIndex + 1]) : path.join(ROOT, 'gateway', 'dist', 'index.js');
 
 const plan = QUICK
   ? { rounds: 1, seconds: 3, warmup: 1, connections: 16, checkoutSeconds: 3, buyers: [10], small: 1000, large: 5000, scaleSeconds: 3 }
   : { rounds: 3, seconds: 8, warmup: 2, connections: 16, checkoutSeconds: 10, buyers: [10, 50], small: 1000, large: 100_000, scaleSeconds: 10 };
-const HOT_PRODUCT = 1;
 const SUBGRAPHS = ['users', 'products', 'inventory', 'payments', 'orders'] as const;
 type Subgraph = (typeof SUBGRAPHS)[number];
 
@@ -177,12 +179,18 @@ async function main() {
       );
     const ours = await nodeProcess(
       'gateway',
-      path.join(ROOT, 'gateway', 'dist', 'index.js'),
+      GATEWAY_ENTRY,
       gatewayEnv(false),
       ports.gateway,
-      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'uncached')}`] : [],
     );
-    const oursCached = await nodeProcess('gateway-cached', path.join(ROOT, 'gateway', 'dist', 'index.js'), gatewayEnv(true), ports.gatewayCached);
+    const oursCached = await nodeProcess(
+      'gateway-cached',
+      GATEWAY_ENTRY,
+      gatewayEnv(true),
+      ports.gatewayCached,
+      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'cached')}`] : [],
+    );
     const tokenEnv = {
       NODE_ENV: 'production',
       SUPERGRAPH_PATH: routedSupergraph,
@@ -289,6 +297,7 @@ async function main() {
       for (let round = 1; round <= plan.rounds; round++) {
         for (const target of targetsFor[op.name]) {
           await load({ url: target.process.url, body: op.body, headers: target.headers, connections: plan.connections, seconds: plan.warmup });
+          const cpuBefore = target.process.cpuMs();
           const result = await load({
             url: target.process.url,
             body: op.body,
@@ -296,9 +305,10 @@ async function main() {
             connections: plan.connections,
             seconds: plan.seconds,
           });
+          result.cpuMsPerRequest = (target.process.cpuMs() - cpuBefore) / Math.max(1, result.requests);
           (catalog[op.name][target.key] ??= []).push(result);
           log(
-            `${op.name} round ${round} ${target.label.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  p99 ${ms(result.p99)}  errors ${result.errors}  load ${loadAverage()}`,
+            `${op.name} round ${round} ${target.label.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  p99 ${ms(result.p99)}  errors ${result.errors}  cpu ${result.cpuMsPerRequest!.toFixed(2)} ms/req  load ${loadAverage()}`,
           );
         }
       }
@@ -318,8 +328,21 @@ async function main() {
     const adminToken = (adminLogin.data as { login?: { accessToken: string } } | null)?.login?.accessToken;
     if (!adminToken) throw new Error(`admin login failed: ${JSON.stringify(adminLogin.errors)}`);
     const maxBuyers = Math.max(...plan.buyers);
-    const distinctProducts = Array.from({ length: maxBuyers }, (_, i) => seedProductId(101 + i));
-    for (const productId of [seedProductId(HOT_PRODUCT), ...distinctProducts]) {
+    // Product ids as a client finds them: paging through ProductList.
+    const catalogIds: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 20 && catalogIds.length < maxBuyers + 1; page++) {
+      const result = await gql(ours.url, productList.query, { first: 20, after }, customerToken);
+      const products = (result.data as { products?: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string | null } } } | null)
+        ?.products;
+      if (!products) throw new Error(`ProductList failed: ${JSON.stringify(result.errors)}`);
+      catalogIds.push(...products.edges.map((e) => e.node.id));
+      after = products.pageInfo.endCursor;
+    }
+    const hotProduct = catalogIds[0];
+    const distinctProducts = catalogIds.slice(1, maxBuyers + 1);
+    if (distinctProducts.length < maxBuyers) throw new Error(`only ${catalogIds.length} products to check out`);
+    for (const productId of [hotProduct, ...distinctProducts]) {
       const result = await gql(ours.url, contractOperation('SetStock'), { productId, onHand: 1_000_000 }, adminToken);
       if (result.errors) throw new Error(`setStock failed: ${JSON.stringify(result.errors)}`);
     }
@@ -331,7 +354,7 @@ async function main() {
     const checkout: (CheckoutResult & { buyers: number; mode: string })[] = [];
     for (const concurrency of plan.buyers)
       for (const mode of ['distinct', 'hot'] as const) {
-        const productFor = (i: number) => (mode === 'hot' ? seedProductId(HOT_PRODUCT) : distinctProducts[i]);
+        const productFor = (i: number) => (mode === 'hot' ? hotProduct : distinctProducts[i]);
         await runCheckouts(ours.url, buyers.slice(0, concurrency), productFor, Math.min(2, plan.checkoutSeconds));
         const result = await runCheckouts(ours.url, buyers.slice(0, concurrency), productFor, plan.checkoutSeconds);
         const entry = { buyers: concurrency, mode, ...result };
@@ -358,9 +381,18 @@ async function main() {
     const freshPrefix = { REDIS_KEY_PREFIX: uniqueRedisPrefix('bench') };
     await startSubgraph('products', freshPrefix);
     await startSubgraph('inventory', freshPrefix);
-    const check = await gql(ours.url, productList.query, productList.variables, customerToken);
-    const total = (check.data as { products?: { totalCount: number } } | null)?.products?.totalCount;
-    if (total !== plan.large) throw new Error(`expected ${plan.large} products after seeding, the gateway says ${total}`);
+    // The gateway may need a moment (its pooled connections to the old processes are gone,
+    // and its circuit breaker may have opened): bounded retries.
+    let total: number | undefined;
+    let lastErrors: unknown;
+    for (let attempt = 0; attempt < 40 && total !== plan.large; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+      const check = await gql(ours.url, productList.query, productList.variables, customerToken);
+      total = (check.data as { products?: { totalCount: number } } | null)?.products?.totalCount;
+      lastErrors = check.errors;
+    }
+    if (total !== plan.large)
+      throw new Error(`expected ${plan.large} products after seeding, the gateway says ${total}: ${JSON.stringify(lastErrors)}`);
     await measureScale(plan.large);
     rss.ours = Math.max(rss.ours, ours.peakRssMb());
 
@@ -372,6 +404,7 @@ async function main() {
       machine,
       plan,
       notes: {
+        gatewayEntry: path.relative(ROOT, GATEWAY_ENTRY),
         responseCacheSwitch,
         hive: hiveProblem ?? 'ok',
         ours: 'NODE_ENV=production, LOG_LEVEL=info, signed-in access token, rate limits on (raised), default operation limits',
@@ -393,11 +426,17 @@ async function main() {
   } finally {
     await runCleanup();
     clearTimeout(watchdog);
+    printProfiles(logDir);
   }
-  if (PROFILE && existsSync(path.join(logDir, 'profile'))) {
-    const summary = summariseProfiles(path.join(logDir, 'profile'));
-    writeFileSync(path.join(logDir, 'profile', 'summary.txt'), `${summary}\n`);
-    process.stdout.write(`\nour gateway, CPU profile over the whole run:\n${summary}\n`);
+}
+
+function printProfiles(logDir: string) {
+  for (const which of PROFILE ? ['uncached', 'cached'] : []) {
+    const dir = path.join(logDir, 'profile', which);
+    if (!existsSync(dir)) continue;
+    const summary = summariseProfiles(dir);
+    writeFileSync(path.join(dir, 'summary.txt'), `${summary}\n`);
+    process.stdout.write(`\nour gateway (${which}), CPU profile over the whole run:\n${summary}\n`);
   }
 }
 
@@ -545,7 +584,17 @@ async function runCheckouts(url: string, tokens: string[], productFor: (buyer: n
 
 interface Summary {
   operation: string;
-  targets: { key: string; label: string; rps: number; p50: number; p95: number; p99: number; errors: number; peakRssMb: number | null }[];
+  targets: {
+    key: string;
+    label: string;
+    rps: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    errors: number;
+    cpuMsPerRequest: number;
+    peakRssMb: number | null;
+  }[];
   ratios: Record<string, number | null>;
 }
 
@@ -568,9 +617,11 @@ function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: R
       p95: round(median(rounds.map((r) => r.p95)), 1)!,
       p99: round(median(rounds.map((r) => r.p99)), 1)!,
       errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+      cpuMsPerRequest: round(median(rounds.map((r) => r.cpuMsPerRequest ?? Number.NaN)), 2)!,
       peakRssMb: rss[key] === undefined ? null : round(rss[key], 0),
     }));
     const rps = (key: string) => targets.find((t) => t.key === key)?.rps;
+    const cpu = (key: string) => targets.find((t) => t.key === key)?.cpuMsPerRequest;
     const ratio = (a?: number, b?: number) => (a && b ? round(a / b, 2) : null);
     return {
       operation,
@@ -581,6 +632,10 @@ function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: R
         'uncached ÷ Hive': ratio(rps('ours'), rps('hive')),
         'cached ÷ Hive': ratio(rps('oursCached'), rps('hive')),
         'cached ÷ ceiling': ratio(rps('oursCached'), rps('ceiling')),
+        // Requests per CPU-second, ours over vanilla: the gateway's own cost, whatever the subgraphs do.
+        'uncached ÷ vanilla, per CPU': ratio(cpu('vanilla'), cpu('ours')),
+        'cached ÷ vanilla, per CPU': ratio(cpu('vanilla'), cpu('oursCached')),
+        'uncached ÷ Hive, per CPU': ratio(cpu('hive'), cpu('ours')),
       },
     };
   });
@@ -589,8 +644,9 @@ function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: R
 function printTables(catalog: Summary[], checkout: (CheckoutResult & { buyers: number; mode: string })[], scale: { products: number; p95: number }[]) {
   const lines: string[] = [];
   for (const s of catalog) {
-    lines.push('', `${s.operation}`, '| target | req/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MB |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const t of s.targets) lines.push(`| ${t.label} | ${t.rps} | ${t.p50} | ${t.p95} | ${t.p99} | ${t.errors} | ${t.peakRssMb ?? ''} |`);
+    lines.push('', `${s.operation}`, '| target | req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req | peak RSS MB |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const t of s.targets)
+      lines.push(`| ${t.label} | ${t.rps} | ${t.p50} | ${t.p95} | ${t.p99} | ${t.errors} | ${t.cpuMsPerRequest} | ${t.peakRssMb ?? ''} |`);
     lines.push(`ratios: ${Object.entries(s.ratios).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}`);
   }
   lines.push('', 'Checkout', '| buyers | products | checkouts/s | p50 ms | p95 ms | errors |', '|---:|---|---:|---:|---:|---:|');

@@ -22,6 +22,8 @@ export interface LoadResult {
   p95: number;
   p99: number;
   requests: number;
+  /** CPU time the server process used per request during the run, in ms (when measured). */
+  cpuMsPerRequest?: number;
   /** Transport errors + timeouts + non-2xx + bodies that were not `{"data":...}` without errors. */
   errors: number;
 }

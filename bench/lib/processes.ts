@@ -10,6 +10,8 @@ export interface BenchProcess {
   logFile: string;
   /** Peak resident set size of the process so far (VmHWM), in MB. */
   peakRssMb(): number;
+  /** CPU time (user + system) the process and its children used so far, in ms. */
+  cpuMs(): number;
   kill(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startProcess(options: {
     child,
     logFile: options.logFile,
     peakRssMb: () => peakRssMb(child.pid!),
+    cpuMs: () => cpuMs(child.pid!),
     kill: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -90,4 +93,20 @@ function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** utime + stime of a process and its children (from /proc/<pid>/stat), in ms. */
+export function cpuMs(pid: number): number {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+    } catch {
+      // gone
+    }
+  }
+  return total;
 }
