@@ -3,7 +3,8 @@
  * and writes the committed copies: gateway/supergraph.graphql (served by the gateway),
  * kustomize/base/gateway/supergraph.graphql (kustomize cannot read files outside its root),
  * gateway/playground/examples.graphql (the contract's operations, as playground examples) and
- * docs/configuration.md (every environment variable, from the services' config shapes).
+ * docs/configuration.md (every environment variable, from the services' config shapes) and
+ * gateway/src/cache-hints.generated.ts (the subgraphs' @cacheControl hints, which composition drops).
  *
  *   npm run compose            write the files
  *   npm run compose -- --check fail (exit 1) when a committed file is stale
@@ -12,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
+import { cacheHintsSource, extractCacheHints } from '../gateway/src/cache-policy';
 import { configurationMarkdown } from './config-docs';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -53,6 +55,8 @@ export function outputs(): Record<string, string> {
     'gateway/supergraph.graphql': supergraph,
     'kustomize/base/gateway/supergraph.graphql': supergraph,
   };
+  // Composition drops @cacheControl, so the gateway keeps the subgraphs' hints beside the supergraph.
+  files['gateway/src/cache-hints.generated.ts'] = cacheHintsSource(extractCacheHints(subgraphSdls().map((s) => s.typeDefs)));
   files['docs/configuration.md'] = configurationMarkdown();
   const examples = examplesDocument();
   if (examples) files['gateway/playground/examples.graphql'] = examples;

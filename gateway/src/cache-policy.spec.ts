@@ -34,7 +34,7 @@ const adhoc = (query: string) => {
 
 describe('cache hints', () => {
   it('the generated hints are the ones in the subgraph SDL files (not stale)', () => {
-    // On failure: run `npx tsx gateway/scripts/cache-hints.ts` and commit the result.
+    // On failure: run `npm run compose` and commit the result.
     expect(CACHE_HINTS).toEqual(extractCacheHints(subgraphSdls().map((s) => s.typeDefs)));
   });
 });

@@ -5,7 +5,11 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { startCatalogStack, type CatalogStack } from './testing/catalog-stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT = path.resolve(__dirname, '..', '..', 'docs', 'playground.png');
+// The README's screenshot is refreshed on request (UPDATE_SCREENSHOTS=1), so a test run
+// leaves the working tree as it found it.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOTS
+  ? path.resolve(__dirname, '..', '..', 'docs', 'playground.png')
+  : path.join(os.tmpdir(), `playground-${process.pid}.png`);
 
 /**
  * Drives the offline GraphiQL in headless Chromium (Debian's `chromium` package, driven by

@@ -2,7 +2,7 @@ import { createLogger, migrate, openDatabase, parseServiceConfig, runMain } from
 import type { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { inventoryConfigShape } from './env';
-import { seedProductId } from './ids';
+import { seedProductId } from '@shop/kit';
 import { migrations } from './migrations';
 
 const BATCH = 2000;

@@ -17,3 +17,5 @@ export * from './pagination';
 export * from './authz';
 export * from './migrate-main';
 export * from './sessions';
+export * from './sql';
+export * from './seed-ids';

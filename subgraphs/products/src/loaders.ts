@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from 'typeorm';
 import type { ProductCache, ProductRecord } from './services/product-cache';
 import { PRODUCT_COLUMNS, toRecord, type CategoryRecord, type ProductRow } from './services/records';
-import { isUuid, rows } from './sql';
+import { isUuid, rows } from '@shop/kit';
 
 export interface Loaders {
   /** Any product by id, archived ones included (entity resolution must still find them). */

@@ -2,7 +2,7 @@ import { createLogger, createMetrics, createStore, migrate, openDatabase, parseS
 import type { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { productsConfigShape } from './env';
-import { seedProductId, seedSku, uuidV5 } from './ids';
+import { seedProductId, seedSku, uuidV5 } from '@shop/kit';
 import { migrations } from './migrations';
 import { ProductCache } from './services/product-cache';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { seedProductId } from '../ids';
+import { seedProductId } from '@shop/kit';
 import { seedQuantity, seedStock } from '../seed';
 import { admin, ANON, codeOf, customer, movementsMismatches, startInventoryHarness, type InventoryHarness } from '../testing/harness';
 

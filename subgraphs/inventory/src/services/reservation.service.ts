@@ -9,7 +9,7 @@ import {
 } from '@shop/kit';
 import type { ReservationStatus } from '../entities/reservation.entity';
 import type { MovementKind } from '../entities/stock-movement.entity';
-import { isUuid, rows } from '../sql';
+import { isUuid, rows } from '@shop/kit';
 import { writeMovements } from './stock.service';
 
 export interface ReserveInput {

@@ -1,6 +1,6 @@
 import { BadUserInputError, withTransaction, type HasEntityManager } from '@shop/kit';
 import type { MovementKind } from '../entities/stock-movement.entity';
-import { isUuid, rows } from '../sql';
+import { isUuid, rows } from '@shop/kit';
 
 export interface StockRecord {
   productId: string;

@@ -6,8 +6,7 @@ import {
   OutOfStockError,
   withTransaction,
   type ServiceContext,
-  type SignedInIdentity,
-} from '@shop/kit';
+  type SignedInIdentity, uniqueViolation } from '@shop/kit';
 import { CartItem } from '../entities/cart-item.entity';
 import { Order } from '../entities/order.entity';
 import { OrderLine } from '../entities/order-line.entity';
@@ -15,7 +14,6 @@ import type { OrderMetrics } from '../metrics';
 import type { Saga } from './saga';
 import { parseCheckoutInput, type CheckoutInput } from './validation';
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23505';
 const codeOf = (error: unknown) => (error instanceof AppError ? error.code : undefined);
 
 export interface CheckoutOptions {
@@ -49,7 +47,7 @@ export class CheckoutService {
     try {
       order = await this.createOrder(ctx, user, input);
     } catch (error) {
-      if (!isUniqueViolation(error)) {
+      if (!uniqueViolation(error)) {
         timer({ outcome: codeOf(error) ? 'rejected' : 'error' });
         throw error;
       }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { BadUserInputError, ConflictError, NotFoundError, withTransaction, type ServiceContext } from '@shop/kit';
+import { BadUserInputError, ConflictError, NotFoundError, withTransaction, type ServiceContext, uniqueViolation } from '@shop/kit';
 import { Payment, type PaymentState } from '../entities/payment.entity';
 import { PaymentEvent } from '../entities/payment-event.entity';
 import { ProviderError, type PaymentProvider } from '../provider/payment-provider';
@@ -51,7 +51,6 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   return result.data;
 }
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23505';
 
 /**
  * The payment state machine. Every method is idempotent: a repeated call answers what the
@@ -94,7 +93,7 @@ export class PaymentService {
           return created;
         });
       } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
+        if (!uniqueViolation(error)) throw error;
         // A concurrent duplicate inserted first: answer as a replay of it.
         payment = await this.findForAuthorize(ctx, input.idempotencyKey, input.orderId, requestHash);
         if (!payment) throw error;

@@ -1,5 +1,5 @@
 import { AppError } from '@shop/kit';
-import { seedProductId } from '../ids';
+import { seedProductId } from '@shop/kit';
 import { seedCatalog } from '../seed';
 import { admin, ANON, codeOf, customer, startProductsHarness, type ProductsHarness } from '../testing/harness';
 

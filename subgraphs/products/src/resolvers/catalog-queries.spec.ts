@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { uuidV5 } from '../ids';
+import { uuidV5 } from '@shop/kit';
 import { codeOf, startProductsHarness, type ProductsHarness } from '../testing/harness';
 
 /**

@@ -9,7 +9,7 @@ import {
   withTransaction,
 } from '@shop/kit';
 import type { ProductsContext } from '../context';
-import { isUuid, rows, uniqueViolation } from '../sql';
+import { isUuid, rows, uniqueViolation } from '@shop/kit';
 import type { ProductCache, ProductRecord } from './product-cache';
 import { PRODUCT_COLUMNS, toRecord, type CategoryRecord, type ProductRow } from './records';
 import * as v from './validation';

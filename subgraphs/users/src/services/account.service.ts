@@ -7,8 +7,7 @@ import {
   withTransaction,
   type HasEntityManager,
   type Identity,
-  type Logger,
-} from '@shop/kit';
+  type Logger, uniqueViolation } from '@shop/kit';
 import { User } from '../entities';
 import type { UsersMetrics } from '../metrics';
 import { byteLength, normaliseEmail, normaliseName, PASSWORD_MAX_BYTES, validatePassword } from './account-rules';
@@ -39,9 +38,7 @@ type Ctx = HasEntityManager & { identity: Identity };
 const INVALID_CREDENTIALS = 'invalid email or password';
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const driverError = (error as { driverError?: { code?: string; constraint?: string } }).driverError ?? error;
-  const { code, constraint: name } = driverError as { code?: string; constraint?: string };
-  return code === '23505' && name === constraint;
+  return uniqueViolation(error) === constraint;
 }
 
 /** Registration, sign-in and the signed-in user's own account. */
