@@ -3,7 +3,8 @@
  * (smoke run, ~3 min). Needs Postgres and Redis on 127.0.0.1 (as the tests do); installs Hive
  * Gateway on demand into bench/.hive. Options: --quick, --no-build, --no-hive, --out <file>,
  * --profile (CPU profiles of our gateway), --hold <s> (start everything, wait, stop),
- * --gateway-entry <file> (measure another build of our gateway, e.g. a patched copy).
+ * --gateway-entry <file> (measure another build of our gateway, e.g. a patched copy),
+ * --compare <file> (A/B: our gateway against another build of it, both uncached, catalog only).
  *
  * 1. catalog: ProductList/ProductPage through our gateway (response cache off, then on),
  *    vanilla @apollo/gateway, Hive Gateway and a bare node:http ceiling, in alternating rounds;
@@ -45,6 +46,9 @@ const PROFILE = args.includes('--profile');
 const outIndex = args.indexOf('--out');
 /** Another build of our gateway to measure (e.g. a patched copy), instead of gateway/dist/index.js. */
 const gatewayEntryIndex = args.indexOf('--gateway-entry');
+/** A/B of two builds of our gateway, both uncached (catalog only): --compare <entry of build B>. */
+const compareIndex = args.indexOf('--compare');
+const COMPARE_ENTRY = compareIndex >= 0 ? path.resolve(args[compareIndex + 1]) : null;
 const GATEWAY_ENTRY = gatewayEntryIndex >= 0 ? path.resolve(args[gatewayEntryIndex + 1]) : path.join(ROOT, 'gateway', 'dist', 'index.js');
 
 const plan = QUICK
@@ -102,7 +106,7 @@ async function main() {
 
     // ------------------------------------------------------------------ platform
     const keys = createTestKeys();
-    const names = [...SUBGRAPHS, 'gateway', 'gatewayCached', 'vanilla', 'hive', 'ceilingList', 'ceilingPage'];
+    const names = [...SUBGRAPHS, 'gateway', 'gatewayCached', 'gatewayB', 'vanilla', 'hive', 'ceilingList', 'ceilingPage'];
     const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<string, number>;
     const urls = Object.fromEntries(SUBGRAPHS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${ports[n]}`]));
     const common: Record<string, string> = {
@@ -191,6 +195,7 @@ async function main() {
       ports.gatewayCached,
       PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'cached')}`] : [],
     );
+    const patched = COMPARE_ENTRY ? await nodeProcess('gateway-b', COMPARE_ENTRY, gatewayEnv(false), ports.gatewayB) : null;
     const tokenEnv = {
       NODE_ENV: 'production',
       SUPERGRAPH_PATH: routedSupergraph,
@@ -287,7 +292,9 @@ async function main() {
           throw new Error(problem);
         }
       }
-      targetsFor[op.name] = targets.filter((t) => t.key !== 'hive' || !hiveProblem);
+      targetsFor[op.name] = patched
+        ? [targets[0], { key: 'oursB', label: 'ours B, uncached', process: patched, headers: auth }]
+        : targets.filter((t) => t.key !== 'hive' || !hiveProblem);
     }
 
     // ------------------------------------------------------------------ 1. catalog
@@ -320,6 +327,16 @@ async function main() {
       ...(hive && !hiveProblem ? { hive: hive.peakRssMb() } : {}),
       ceiling: Math.max(...processes.filter((p) => p.name.startsWith('ceiling')).map((p) => p.peakRssMb())),
     };
+    if (patched) {
+      const summary = summarise(catalog, { ours: ours.peakRssMb(), oursB: patched.peakRssMb() });
+      printTables(summary, [], []);
+      for (const s of summary) {
+        const [a, b] = [s.targets.find((t) => t.key === 'ours')!, s.targets.find((t) => t.key === 'oursB')!];
+        log(`${s.operation}: B ÷ A throughput ${(b.rps / a.rps).toFixed(2)}, A ÷ B CPU per request ${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}`);
+      }
+      writeFileSync(path.join(RESULTS, `compare-${stamp}.json`), `${JSON.stringify({ a: GATEWAY_ENTRY, b: COMPARE_ENTRY, summary, rounds: catalog }, null, 2)}\n`);
+      return;
+    }
     // Done with the peers: give their memory and any background work back.
     for (const p of processes.filter((p) => p !== ours && p !== oursCached)) await p.kill();
 
@@ -370,7 +387,14 @@ async function main() {
       const body = JSON.stringify(productList);
       await load({ url: ours.url, body, headers: auth, connections: plan.connections, seconds: plan.warmup });
       const result = await load({ url: ours.url, body, headers: auth, connections: plan.connections, seconds: plan.scaleSeconds });
-      scale.push({ products, p50: result.p50, p95: result.p95, p99: result.p99, rps: result.rps, errors: result.errors });
+      scale.push({
+        products,
+        p50: round(result.p50, 1)!,
+        p95: round(result.p95, 1)!,
+        p99: round(result.p99, 1)!,
+        rps: round(result.rps, 0)!,
+        errors: result.errors,
+      });
       log(`scale ${products} products: ProductList p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  (${result.rps.toFixed(0)} rps, errors ${result.errors})`);
     };
     await measureScale(plan.small);
@@ -604,6 +628,7 @@ const LABELS: Record<string, string> = {
   vanilla: 'vanilla @apollo/gateway',
   hive: 'Hive Gateway',
   ceiling: 'node:http ceiling',
+  oursB: 'ours B, uncached',
 };
 
 function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: Record<string, number>): Summary[] {
