@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every workspace's tests through turbo (one workspace at a time: they share
+// `npm test`: typecheck and lint, then every workspace's tests through turbo (one workspace at a time: they share
 // the machine's Postgres and 2 cores), then one closing line with the totals.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -8,6 +8,15 @@ import path from 'node:path';
 import { ensureInstalled } from './ensure-installed.mjs';
 
 ensureInstalled();
+
+// Types and lint first: cheap, and a red one says more than the tests it would break.
+const checks = spawnSync('npx', ['turbo', 'run', 'typecheck', 'lint', '--concurrency=2', '--output-logs=errors-only'], {
+  stdio: 'inherit',
+});
+if (checks.status !== 0) {
+  console.log('tests: 0 passed, 1 failed (typecheck or lint failed; see above)');
+  process.exit(1);
+}
 
 const summaryFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'jest-summary-')), 'runs.jsonl');
 const args = ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)];
