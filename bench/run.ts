@@ -4,7 +4,8 @@
  * Gateway on demand into bench/.hive. Options: --quick, --no-build, --no-hive, --out <file>,
  * --profile (CPU profiles of our gateway), --hold <s> (start everything, wait, stop),
  * --gateway-entry <file> (measure another build of our gateway, e.g. a patched copy),
- * --compare <file> (A/B: our gateway against another build of it, both uncached, catalog only).
+ * --compare <file> (A/B: our gateway against another build of it, both uncached, catalog only;
+ *   add --compare-cached for both with a warm response cache).
  *
  * 1. catalog: ProductList/ProductPage through our gateway (response cache off, then on),
  *    vanilla @apollo/gateway, Hive Gateway and a bare node:http ceiling, in alternating rounds;
@@ -28,7 +29,7 @@ import {
   type TestDatabase,
 } from '@shop/kit/testing';
 import { currentSupergraphPath } from '../gateway/src/testing/stack';
-import { barChart } from './lib/chart';
+import { catalogChart } from './lib/chart';
 import { load, type LoadResult } from './lib/load';
 import { contractOperation } from './lib/operations';
 import { startProcess, type BenchProcess } from './lib/processes';
@@ -49,6 +50,8 @@ const gatewayEntryIndex = args.indexOf('--gateway-entry');
 /** A/B of two builds of our gateway, both uncached (catalog only): --compare <entry of build B>. */
 const compareIndex = args.indexOf('--compare');
 const COMPARE_ENTRY = compareIndex >= 0 ? path.resolve(args[compareIndex + 1]) : null;
+/** With --compare: both builds with the response cache on (warm), instead of both uncached. */
+const COMPARE_CACHED = args.includes('--compare-cached');
 const GATEWAY_ENTRY = gatewayEntryIndex >= 0 ? path.resolve(args[gatewayEntryIndex + 1]) : path.join(ROOT, 'gateway', 'dist', 'index.js');
 
 const plan = QUICK
@@ -195,7 +198,7 @@ async function main() {
       ports.gatewayCached,
       PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'cached')}`] : [],
     );
-    const patched = COMPARE_ENTRY ? await nodeProcess('gateway-b', COMPARE_ENTRY, gatewayEnv(false), ports.gatewayB) : null;
+    const patched = COMPARE_ENTRY ? await nodeProcess('gateway-b', COMPARE_ENTRY, gatewayEnv(COMPARE_CACHED), ports.gatewayB) : null;
     const tokenEnv = {
       NODE_ENV: 'production',
       SUPERGRAPH_PATH: routedSupergraph,
@@ -293,7 +296,7 @@ async function main() {
         }
       }
       targetsFor[op.name] = patched
-        ? [targets[0], { key: 'oursB', label: 'ours B, uncached', process: patched, headers: auth }]
+        ? [targets[COMPARE_CACHED ? 1 : 0], { key: 'oursB', label: `ours B, ${COMPARE_CACHED ? 'warm cache' : 'uncached'}`, process: patched, headers: auth }]
         : targets.filter((t) => t.key !== 'hive' || !hiveProblem);
     }
 
@@ -328,10 +331,10 @@ async function main() {
       ceiling: Math.max(...processes.filter((p) => p.name.startsWith('ceiling')).map((p) => p.peakRssMb())),
     };
     if (patched) {
-      const summary = summarise(catalog, { ours: ours.peakRssMb(), oursB: patched.peakRssMb() });
+      const summary = summarise(catalog, { ours: ours.peakRssMb(), oursCached: oursCached.peakRssMb(), oursB: patched.peakRssMb() });
       printTables(summary, [], []);
       for (const s of summary) {
-        const [a, b] = [s.targets.find((t) => t.key === 'ours')!, s.targets.find((t) => t.key === 'oursB')!];
+        const [a, b] = [s.targets.find((t) => t.key === (COMPARE_CACHED ? 'oursCached' : 'ours'))!, s.targets.find((t) => t.key === 'oursB')!];
         log(`${s.operation}: B ÷ A throughput ${(b.rps / a.rps).toFixed(2)}, A ÷ B CPU per request ${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}`);
       }
       writeFileSync(path.join(RESULTS, `compare-${stamp}.json`), `${JSON.stringify({ a: GATEWAY_ENTRY, b: COMPARE_ENTRY, summary, rounds: catalog }, null, 2)}\n`);
@@ -442,7 +445,7 @@ async function main() {
     const jsonFile = outIndex >= 0 ? path.resolve(args[outIndex + 1]) : path.join(RESULTS, `bench-${stamp}.json`);
     writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const svg = chart(report.catalog, machine, QUICK);
+    const svg = catalogChart(report);
     writeFileSync(path.join(RESULTS, 'chart.svg'), svg);
     // The committed chart BENCHMARKS.md shows is only replaced by a full run.
     if (!QUICK) writeFileSync(path.join(__dirname, 'chart.svg'), svg);
@@ -606,7 +609,7 @@ async function runCheckouts(url: string, tokens: string[], productFor: (buyer: n
   };
 }
 
-interface Summary {
+export interface Summary {
   operation: string;
   targets: {
     key: string;
@@ -679,27 +682,6 @@ function printTables(catalog: Summary[], checkout: (CheckoutResult & { buyers: n
   lines.push('', 'Scale (ProductList through our gateway, uncached)', '| products | p95 ms |', '|---:|---:|');
   for (const s of scale) lines.push(`| ${s.products} | ${s.p95} |`);
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function chart(catalog: Summary[], machine: ReturnType<typeof describeMachine>, quick: boolean): string {
-  const panels = [
-    {
-      title: 'Throughput',
-      unit: 'requests/s, higher is better',
-      groups: catalog.map((s) => ({ label: s.operation, values: s.targets.map((t) => ({ series: t.label, value: t.rps })) })),
-    },
-    {
-      title: 'Latency p95',
-      unit: 'ms, lower is better',
-      groups: catalog.map((s) => ({ label: s.operation, values: s.targets.map((t) => ({ series: t.label, value: t.p95 })) })),
-    },
-  ];
-  const ratios = catalog.map((s) => `${s.operation}: ${Object.entries(s.ratios).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}`);
-  return barChart(
-    `Federated catalog queries, ${machine.cpus} cores, ${plan.connections} connections${quick ? ' (quick run)' : ''}`,
-    panels,
-    [...ratios, `node ${machine.node}, @apollo/gateway ${machine.apolloGateway}, Hive Gateway ${machine.hiveGateway}, autocannon ${machine.autocannon}`].join('\n'),
-  );
 }
 
 main().then(

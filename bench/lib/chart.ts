@@ -59,3 +59,44 @@ export function barChart(title: string, panels: ChartPanel[], note: string): str
   out.push('</svg>');
   return out.join('\n');
 }
+
+interface ReportForChart {
+  mode: string;
+  machine: { cpus: number; node: string; apolloGateway: string; hiveGateway: string; autocannon: string };
+  plan: { connections: number };
+  catalog: { operation: string; targets: { key: string; label: string; rps: number; p95: number; cpuMsPerRequest: number }[]; ratios: Record<string, number | null> }[];
+}
+
+/** The catalog figures of a bench result: throughput and CPU per request without the ceiling (it would flatten every other bar), p95. */
+export function catalogChart(report: ReportForChart): string {
+  const gateways = (s: ReportForChart['catalog'][number]) => s.targets.filter((t) => t.key !== 'ceiling');
+  const ceiling = report.catalog.map((s) => `${s.operation} ${s.targets.find((t) => t.key === 'ceiling')?.rps ?? 'n/a'}`).join(', ');
+  const panels: ChartPanel[] = [
+    {
+      title: 'Throughput',
+      unit: 'req/s, higher is better',
+      groups: report.catalog.map((s) => ({ label: s.operation, values: gateways(s).map((t) => ({ series: t.label, value: t.rps })) })),
+    },
+    {
+      title: 'Latency p95',
+      unit: 'ms, lower is better',
+      groups: report.catalog.map((s) => ({ label: s.operation, values: gateways(s).map((t) => ({ series: t.label, value: t.p95 })) })),
+    },
+    {
+      title: 'Gateway CPU per request',
+      unit: 'ms, lower is better',
+      groups: report.catalog.map((s) => ({ label: s.operation, values: gateways(s).map((t) => ({ series: t.label, value: t.cpuMsPerRequest })) })),
+    },
+  ];
+  const ratios = report.catalog.map((s) => `${s.operation}: ${Object.entries(s.ratios).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}`);
+  const m = report.machine;
+  return barChart(
+    `Federated catalog queries, ${m.cpus} cores, ${report.plan.connections} connections${report.mode === 'quick' ? ' (quick run)' : ''}`,
+    panels,
+    [
+      `node:http ceiling (same bytes, not drawn): ${ceiling} req/s`,
+      ...ratios,
+      `node ${m.node}, @apollo/gateway ${m.apolloGateway}, Hive Gateway ${m.hiveGateway}, autocannon ${m.autocannon}`,
+    ].join('\n'),
+  );
+}
