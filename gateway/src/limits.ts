@@ -179,13 +179,22 @@ export function checkMeasure(measure: OperationMeasure, limits: OperationLimits)
     throw tooComplex(`Query cost ${measure.cost} exceeds the cost limit of ${limits.maxCost}`);
 }
 
+function unresolvedOperation(operationName: string | undefined): GraphQLError {
+  const message = operationName
+    ? `Unknown operation named "${operationName}"`
+    : 'The document holds several operations: name the one to run in operationName';
+  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+}
+
 /** Applies the limits once the operation is known (after parse and validation, before execution). */
 export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
-          if (!operation) return;
+          // With a gateway, Apollo Server leaves operation selection to the executor, which
+          // would fail with a 500; answer the contract's code here instead.
+          if (!operation) throw unresolvedOperation(request.operationName);
           checkMeasure(measureOperation(schema, document, operation, request.variables ?? {}), limits);
         },
       };

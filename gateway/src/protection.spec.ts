@@ -75,6 +75,36 @@ describe('operation limits (defaults)', () => {
     expect(code(await postGraphQL(stack.graphqlUrl, '{ me { nope } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
+  it('answers a missing query with BAD_REQUEST and an unknown operationName with OPERATION_RESOLUTION_FAILURE', async () => {
+    const noQuery = await fetch(stack.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(noQuery.status).toBe(400);
+    expect(((await noQuery.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('BAD_REQUEST');
+    const unknown = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query A { me { id } }', operationName: 'B' }),
+    });
+    expect(((await unknown.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe(
+      'OPERATION_RESOLUTION_FAILURE',
+    );
+  });
+
+  it('refuses batched requests and simple (CSRF-able) GET requests', async () => {
+    const batch = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ me { id } }' }, { query: '{ me { id } }' }]),
+    });
+    expect(batch.status).toBe(400);
+    const simpleGet = await fetch(`${stack.graphqlUrl}?query=${encodeURIComponent('{ me { id } }')}`);
+    expect(simpleGet.status).toBe(400);
+    expect(await simpleGet.text()).toMatch(/CSRF|preflight/i);
+    const preflighted = await fetch(`${stack.graphqlUrl}?query=${encodeURIComponent('{ me { id } }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(preflighted.status).toBe(200);
+  });
+
   it('serves the offline playground to browsers in development', async () => {
     const page = await fetch(stack.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);

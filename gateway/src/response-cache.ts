@@ -213,7 +213,7 @@ export function responseCachePlugin(
       let policy: CachePolicy | null = null;
       return {
         async responseForOperation(rc) {
-          if (rc.operation.operation !== 'query') return null;
+          if (rc.operation?.operation !== 'query') return null;
           const candidate = operationCachePolicy(
             rc.schema,
             hints,
