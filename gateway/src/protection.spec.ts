@@ -147,6 +147,34 @@ describe('rate limits', () => {
   });
 });
 
+describe('client address behind proxies', () => {
+  const burst = async (stack: Stack, forwardedFor: (i: number) => string) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1)
+      statuses.push((await postGraphQL(stack.graphqlUrl, '{ me { id } }', {}, { 'x-forwarded-for': forwardedFor(i) })).status);
+    return statuses;
+  };
+
+  it('ignores X-Forwarded-For unless the proxy is trusted, so a client cannot dodge its limit', async () => {
+    const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2' } });
+    try {
+      expect(await burst(stack, (i) => `203.0.113.${i}`)).toEqual([200, 200, 429, 429]);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('uses the forwarded address when the proxy is trusted', async () => {
+    const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2', TRUSTED_PROXIES: 'loopback' } });
+    try {
+      expect(await burst(stack, (i) => `203.0.113.${i}`)).toEqual([200, 200, 200, 200]);
+      expect(await burst(stack, () => '198.51.100.7')).toEqual([200, 200, 429, 429]);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('production mode', () => {
   let stack: Stack;
   beforeAll(async () => {
