@@ -122,13 +122,16 @@ export function listen(app: Express, port: number, host: string): Promise<{ serv
 
 /**
  * Graceful stop: refuse new connections, let in-flight requests finish within `graceMs`,
- * then cut whatever is left.
+ * then cut whatever is left. Keep-alive connections (the gateway's, another service's) are
+ * closed as soon as they fall idle, so a drained server exits at once rather than after grace.
  */
 export async function closeServer(server: Server, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-  timer.unref();
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+  const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+  deadline.unref();
   await closed;
-  clearTimeout(timer);
+  clearInterval(idleSweep);
+  clearTimeout(deadline);
 }

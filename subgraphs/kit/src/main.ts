@@ -16,6 +16,13 @@ export function runMain(start: () => Promise<Stoppable>): void {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`${signal} received, draining\n`);
+        // A stop that hangs (a pool that never drains) must not outlive the orchestrator's
+        // patience: exit non-zero a little after the grace period instead.
+        const graceMs = Number(process.env.SHUTDOWN_GRACE_MS) || 10_000;
+        setTimeout(() => {
+          process.stderr.write(`shutdown did not finish within ${graceMs + 5_000} ms; exiting\n`);
+          process.exit(1);
+        }, graceMs + 5_000).unref();
         service
           .stop()
           .then(() => process.exit(0))
