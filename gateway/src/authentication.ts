@@ -12,6 +12,7 @@ import {
   type Logger,
   type ServiceClient,
   type ServiceMetrics,
+  type AccessClaims,
   type TokenVerifier,
 } from '@shop/kit';
 
@@ -24,6 +25,14 @@ import {
  * asks the users service, so logout holds from the next request on even without Redis.
  */
 export class Authenticator {
+  /**
+   * Verified claims per access-token string, until the token's exp: the signature check is
+   * done once per token, expiry is checked on every use, and the session state still is.
+   * Bounded: the oldest entry goes when full.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
+  static readonly MAX_CACHED_TOKENS = 10_000;
+
   constructor(
     private readonly deps: {
       verifier: TokenVerifier;
@@ -38,13 +47,29 @@ export class Authenticator {
     if (authorization === undefined || authorization.trim() === '') return ANONYMOUS;
     const token = bearerToken(authorization);
     if (!token) throw new UnauthenticatedError('Authorization header must be "Bearer <access token>"');
-    const claims = verifyAccessToken(this.deps.verifier, token);
+    const claims = this.claims(token);
     if (!(await this.sessionActive(claims.sessionId)))
       throw new UnauthenticatedError('This session has ended; sign in again');
     return { userId: claims.userId, role: claims.role, sessionId: claims.sessionId };
   }
 
-  private async sessionActive(sessionId: string): Promise<boolean> {
+  /** The token's verified claims (cached until its exp); throws UnauthenticatedError like verifyAccessToken. */
+  claims(token: string): AccessClaims {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.expiresAt.getTime() > Date.now()) return cached;
+      this.verified.delete(token);
+      throw new UnauthenticatedError('Token expired');
+    }
+    const claims = verifyAccessToken(this.deps.verifier, token);
+    if (this.verified.size >= Authenticator.MAX_CACHED_TOKENS)
+      this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  /** Whether the session is active: the store's answer, else the users service's. */
+  async sessionActive(sessionId: string): Promise<boolean> {
     const { store, users, logger, metrics } = this.deps;
     const key = sessionStateKey(sessionId);
     let cached: string | null = null;

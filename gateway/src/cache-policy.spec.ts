@@ -4,7 +4,7 @@ import { Supergraph } from '@apollo/federation-internals';
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { CONTRACT_DIR, ROOT, subgraphSdls } from '../../scripts/compose';
 import { CACHE_HINTS } from './cache-hints.generated';
-import { extractCacheHints, operationCachePolicy } from './cache-policy';
+import { extractCacheHints, memoizedCachePolicy, operationCachePolicy } from './cache-policy';
 import { invalidationTags, responseTags } from './cache-tags';
 
 const schema = Supergraph.build(readFileSync(path.join(ROOT, 'gateway', 'supergraph.graphql'), 'utf8'))
@@ -77,6 +77,23 @@ describe('operation cache policy from the subgraphs hints', () => {
       maxAge: 5,
       scope: 'PUBLIC',
     });
+  });
+
+  it('remembers a policy per parsed operation, but not one that depends on @include/@skip variables', () => {
+    const { document, operation } = adhoc(
+      'query($stock: Boolean!) { product(id: "1") { id name inStock @include(if: $stock) } }',
+    );
+    for (let i = 0; i < 2; i += 1) {
+      expect(memoizedCachePolicy(schema, CACHE_HINTS, document, operation, { stock: false })?.maxAge).toBe(60);
+      expect(memoizedCachePolicy(schema, CACHE_HINTS, document, operation, { stock: true })?.maxAge).toBe(5);
+    }
+    const { document: page, operation: pageOperation } = contractOp('ProductPage');
+    const first = memoizedCachePolicy(schema, CACHE_HINTS, page, pageOperation, { slug: 'a' });
+    expect(memoizedCachePolicy(schema, CACHE_HINTS, page, pageOperation, { slug: 'b' })).toBe(first);
+    expect(first).toEqual(operationCachePolicy(schema, CACHE_HINTS, page, pageOperation, {}));
+    const me = contractOp('Me');
+    expect(memoizedCachePolicy(schema, CACHE_HINTS, me.document, me.operation, {})).toBeNull();
+    expect(memoizedCachePolicy(schema, CACHE_HINTS, me.document, me.operation, {})).toBeNull();
   });
 });
 

@@ -98,7 +98,38 @@ export function operationCachePolicy(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
 ): CachePolicy | null {
-  if (operation.operation !== 'query') return null;
+  return computePolicy(schema, hints, document, operation, variables).policy;
+}
+
+const memo = new WeakMap<OperationDefinitionNode, { schema: GraphQLSchema; policy: CachePolicy | null }>();
+
+/**
+ * operationCachePolicy, remembered per parsed operation (Apollo keeps one parsed document per
+ * query text) and schema, unless @skip/@include on a variable makes it depend on the variables.
+ */
+export function memoizedCachePolicy(
+  schema: GraphQLSchema,
+  hints: CacheHints,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): CachePolicy | null {
+  const known = memo.get(operation);
+  if (known && known.schema === schema) return known.policy;
+  const { policy, dependsOnVariables } = computePolicy(schema, hints, document, operation, variables);
+  if (!dependsOnVariables) memo.set(operation, { schema, policy });
+  return policy;
+}
+
+function computePolicy(
+  schema: GraphQLSchema,
+  hints: CacheHints,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): { policy: CachePolicy | null; dependsOnVariables: boolean } {
+  let dependsOnVariables = false;
+  if (operation.operation !== 'query') return { policy: null, dependsOnVariables };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions)
     if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
@@ -117,6 +148,7 @@ export function operationCachePolicy(
     for (const directive of directives ?? []) {
       const arg = directive.arguments?.find((a) => a.name.value === 'if')?.value as
         { kind: string; value?: boolean; name?: { value: string } } | undefined;
+      if (arg?.kind === Kind.VARIABLE) dependsOnVariables = true;
       const value = arg?.kind === Kind.VARIABLE ? variables[arg.name!.value] : arg?.value;
       if (directive.name.value === 'skip' && value === true) return true;
       if (directive.name.value === 'include' && value === false) return true;
@@ -176,10 +208,10 @@ export function operationCachePolicy(
   };
 
   const root = schema.getQueryType();
-  if (!root) return null;
+  if (!root) return { policy: null, dependsOnVariables };
   visit(root, operation.selectionSet, true);
-  if (!Number.isFinite(maxAge) || maxAge <= 0) return null;
-  return { maxAge, scope };
+  if (!Number.isFinite(maxAge) || maxAge <= 0) return { policy: null, dependsOnVariables };
+  return { policy: { maxAge, scope }, dependsOnVariables };
 }
 
 /** The source of src/cache-hints.generated.ts (written by npm run compose). */

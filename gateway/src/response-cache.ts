@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type Redis from 'ioredis';
 import type { Logger } from '@shop/kit';
 import { Counter, type Registry } from 'prom-client';
-import { operationCachePolicy, type CacheHints, type CachePolicy } from './cache-policy';
+import { memoizedCachePolicy, type CacheHints, type CachePolicy } from './cache-policy';
 import { invalidationTags, responseTags } from './cache-tags';
 import type { GatewayContext } from './subgraph-source';
 
@@ -214,7 +214,7 @@ export function responseCachePlugin(
       return {
         async responseForOperation(rc) {
           if (rc.operation?.operation !== 'query') return null;
-          const candidate = operationCachePolicy(
+          const candidate = memoizedCachePolicy(
             rc.schema,
             hints,
             rc.document,

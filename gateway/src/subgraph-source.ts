@@ -4,6 +4,7 @@ import { issueServiceToken, REQUEST_ID_HEADER, type Identity, type TokenSigner }
 import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
 import type { CircuitBreaker } from './circuit-breaker';
+import { createHttpFetcher } from './http-fetcher';
 
 export interface GatewayContext {
   requestId: string;
@@ -14,12 +15,20 @@ export interface GatewayContext {
 
 /**
  * Sends each subgraph fetch with a service token minted for that subgraph only (audience),
- * carrying the caller's identity and living seconds, plus the request id. Fetches use
- * Node's keep-alive fetch with a timeout, and are timed per subgraph. A circuit breaker per
+ * carrying the caller's identity and living seconds, plus the request id. Fetches go over
+ * node:http with a keep-alive agent and a deadline (http-fetcher.ts), timed per subgraph. A circuit breaker per
  * subgraph turns a subgraph that keeps failing into fast errors (partial data for the client)
  * until a probe succeeds.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
+  /**
+   * Minted service tokens per identity (userId|role|sessionId), reused until half their life
+   * has passed: the same claims, audience and expiry as a freshly minted one, never extended.
+   * Bounded: the oldest entry goes when full.
+   */
+  private readonly tokens = new Map<string, { token: string; reuseUntil: number }>();
+  static readonly MAX_CACHED_TOKENS = 10_000;
+
   constructor(
     private readonly options: {
       name: string;
@@ -33,22 +42,32 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   ) {
     super({
       url: options.url,
-      fetcher: ((input: string, init: RequestInit) =>
-        fetch(input, { ...init, signal: AbortSignal.timeout(options.timeoutMs) })) as never,
+      fetcher: createHttpFetcher({ timeoutMs: options.timeoutMs }) as never,
     });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const headers = request.http!.headers;
     const identity = context?.identity;
-    if (identity) {
-      const { signer, name, tokenTtlSeconds } = this.options;
-      headers.set(
-        'authorization',
-        `Bearer ${issueServiceToken(signer, 'gateway', name, identity, tokenTtlSeconds)}`,
-      );
-    }
+    if (identity) headers.set('authorization', `Bearer ${this.serviceToken(identity)}`);
     if (context?.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
+  }
+
+  /** A service token for this subgraph carrying `identity`: a reused one while in the first half of its life. */
+  serviceToken(identity: Identity): string {
+    const { signer, name, tokenTtlSeconds } = this.options;
+    const key = `${identity.userId ?? ''}|${identity.role ?? ''}|${identity.sessionId ?? ''}`;
+    const now = Date.now();
+    const cached = this.tokens.get(key);
+    if (cached && now < cached.reuseUntil) return cached.token;
+    if (cached) this.tokens.delete(key);
+    const token = issueServiceToken(signer, 'gateway', name, identity, tokenTtlSeconds);
+    // jsonwebtoken's exp is whole seconds from the signing second: reuse within half the TTL,
+    // counted from before signing, so a reused token always has at least half its life left.
+    if (this.tokens.size >= SubgraphSource.MAX_CACHED_TOKENS)
+      this.tokens.delete(this.tokens.keys().next().value as string);
+    this.tokens.set(key, { token, reuseUntil: now + (tokenTtlSeconds * 1000) / 2 - 1000 });
+    return token;
   }
 
   override async process(

@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parsePublicKeys, TokenSigner, TokenVerifier, verifyServiceToken, ANONYMOUS, type Identity } from '@shop/kit';
+import { createTestKeys } from '@shop/kit/testing';
+import jwt from 'jsonwebtoken';
+import { Histogram, Registry } from 'prom-client';
+import { createHttpFetcher } from './http-fetcher';
+import { SubgraphSource } from './subgraph-source';
+
+const keys = createTestKeys();
+const signer = new TokenSigner(keys.services.gateway.privateKey, keys.services.gateway.kid);
+const verifier = new TokenVerifier(parsePublicKeys(keys.envFor('gateway').SERVICE_TOKEN_PUBLIC_KEYS, 'keys'));
+const TTL = 30;
+
+const source = (name: string) =>
+  new SubgraphSource({
+    name,
+    url: 'http://127.0.0.1:9/graphql',
+    signer,
+    tokenTtlSeconds: TTL,
+    timeoutMs: 1000,
+    fetchDuration: new Histogram({ name: `t_${name}_${Date.now()}`, help: 'h', labelNames: ['subgraph', 'outcome'], registers: [new Registry()] }),
+  });
+
+const alice: Identity = { userId: 'u-alice', role: 'CUSTOMER', sessionId: 's-alice' };
+const aliceOtherSession: Identity = { userId: 'u-alice', role: 'CUSTOMER', sessionId: 's-alice-2' };
+const bob: Identity = { userId: 'u-bob', role: 'CUSTOMER', sessionId: 's-bob' };
+const admin: Identity = { userId: 'u-bob', role: 'ADMIN', sessionId: 's-bob' };
+
+describe('service token reuse per subgraph and identity', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('reuses a token for the same identity, never across identities, sessions, roles or audiences', () => {
+    const products = source('products');
+    const inventory = source('inventory');
+    const a1 = products.serviceToken(alice);
+    expect(products.serviceToken(alice)).toBe(a1);
+    const tokens = [a1, products.serviceToken(aliceOtherSession), products.serviceToken(bob), products.serviceToken(admin), products.serviceToken(ANONYMOUS), inventory.serviceToken(alice)];
+    expect(new Set(tokens).size).toBe(tokens.length);
+    // each carries exactly its own identity and audience
+    expect(verifyServiceToken(verifier, a1, 'products')).toEqual({ caller: 'gateway', identity: alice });
+    expect(verifyServiceToken(verifier, tokens[1], 'products').identity).toEqual(aliceOtherSession);
+    expect(verifyServiceToken(verifier, tokens[2], 'products').identity).toEqual(bob);
+    expect(verifyServiceToken(verifier, tokens[3], 'products').identity).toEqual(admin);
+    expect(verifyServiceToken(verifier, tokens[4], 'products').identity).toEqual(ANONYMOUS);
+    expect(verifyServiceToken(verifier, tokens[5], 'inventory').identity).toEqual(alice);
+    expect(() => verifyServiceToken(verifier, tokens[5], 'products')).toThrow();
+  });
+
+  it('reuses a token only within the first half of its life, and never extends it', () => {
+    const products = source('products');
+    const start = Date.now();
+    const now = jest.spyOn(Date, 'now').mockReturnValue(start);
+    const first = products.serviceToken(alice);
+    const { exp } = jwt.decode(first) as { exp: number };
+    now.mockReturnValue(start + (TTL * 1000) / 2 - 1500);
+    expect(products.serviceToken(alice)).toBe(first);
+    // a reused token still has at least half its life left
+    expect(exp * 1000 - (start + (TTL * 1000) / 2 - 1500)).toBeGreaterThanOrEqual((TTL * 1000) / 2);
+    now.mockReturnValue(start + (TTL * 1000) / 2 + 1);
+    const second = products.serviceToken(alice);
+    expect(second).not.toBe(first);
+    expect((jwt.decode(first) as { exp: number }).exp).toBe(exp);
+  });
+
+  it('keeps at most MAX_CACHED_TOKENS identities', () => {
+    const products = source('products');
+    const first = products.serviceToken({ userId: 'u-0', role: 'CUSTOMER', sessionId: 's-0' });
+    for (let i = 1; i <= SubgraphSource.MAX_CACHED_TOKENS; i += 1)
+      products.serviceToken({ userId: `u-${i}`, role: 'CUSTOMER', sessionId: `s-${i}` });
+    expect((products as unknown as { tokens: Map<string, unknown> }).tokens.size).toBe(SubgraphSource.MAX_CACHED_TOKENS);
+    // the oldest was evicted: a new token is minted for it
+    expect(products.serviceToken({ userId: 'u-0', role: 'CUSTOMER', sessionId: 's-0' })).not.toBe(first);
+  });
+});
+
+describe('http fetcher', () => {
+  let server: http.Server;
+  let url: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (req.url === '/hang') return; // never answers
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('cache-control', 'public, max-age=5');
+        res.statusCode = req.url === '/fail' ? 502 : 200;
+        res.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: JSON.parse(body) }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('posts the body and headers and returns status, headers and JSON', async () => {
+    const fetcher = createHttpFetcher({ timeoutMs: 1000 });
+    const response = await fetcher(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+      body: JSON.stringify({ query: '{ a }', note: 'ü' }),
+    });
+    expect(response.ok).toBe(true);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Cache-Control')).toBe('public, max-age=5');
+    expect(response.headers.get('x-missing')).toBeNull();
+    expect(await response.json()).toEqual({ method: 'POST', auth: 'Bearer x', body: { query: '{ a }', note: 'ü' } });
+    const failed = await fetcher(`${url}/fail`, { method: 'POST', body: '{}' });
+    expect(failed.ok).toBe(false);
+    expect(failed.status).toBe(502);
+  });
+
+  it('fails after the deadline when the server never answers, and on a refused connection', async () => {
+    const fetcher = createHttpFetcher({ timeoutMs: 200 });
+    const started = Date.now();
+    await expect(fetcher(`${url}/hang`, { method: 'POST', body: '{}' })).rejects.toThrow(/timeout/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    await expect(fetcher('http://127.0.0.1:9/graphql', { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+});
