@@ -37,6 +37,7 @@ import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
 import { countTokens, operationLimitsPlugin, tooComplex, type OperationLimits } from './limits';
 import { mountPlayground } from './playground';
 import { authRateLimitPlugin, rateLimitMiddleware } from './rate-limit';
+import { cachedResponseFastPath } from './cached-fast-path';
 import { createCacheMetrics, ResponseCache, responseCachePlugin } from './response-cache';
 import { SubgraphSource, type GatewayContext } from './subgraph-source';
 
@@ -54,6 +55,14 @@ export interface RunningGateway {
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+
+/** Bumped when the stored shape of a response-cache entry changes. */
+const RESPONSE_CACHE_FORMAT = 'v2';
+/**
+ * How long a replica serves a hit it confirmed against Redis from memory: local invalidations
+ * clear it at once; other replicas' writes show within it (the contract allows one second).
+ */
+const RESPONSE_CACHE_LOCAL_TTL_MS = 500;
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv) {
   const config = parseServiceConfig('gateway', gatewayConfigShape, env);
@@ -184,8 +193,14 @@ export async function startGateway(
   const responseCache =
     config.responseCache && store instanceof RedisStore
       ? new ResponseCache(store.client, {
-          namespace: createHash('sha256').update(supergraphSdl).digest('hex').slice(0, 12),
+          // A new schema, new operation limits (a hit implies the document passed them) or a new
+          // entry format never read an old entry.
+          namespace: createHash('sha256')
+            .update(`${RESPONSE_CACHE_FORMAT}\n${JSON.stringify(limits)}\n${supergraphSdl}`)
+            .digest('hex')
+            .slice(0, 12),
           maxTtlSeconds: config.RESPONSE_CACHE_MAX_TTL_SECONDS,
+          localTtlMs: RESPONSE_CACHE_LOCAL_TTL_MS,
           logger,
           metrics: cacheMetrics,
           onStoreError: (operation) => metrics.storeErrors.inc({ operation }),
@@ -235,6 +250,8 @@ export async function startGateway(
   if (config.playground) mountPlayground(app, '/graphql', () => apiSchema);
 
   const identify = async (req: Request, res: Response, next: NextFunction) => {
+    // The fast path has identified the caller already (token verified, session active).
+    if (req.gatewayContext) return next();
     try {
       const identity = await authenticator.identify(req.headers.authorization);
       const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
@@ -289,6 +306,17 @@ export async function startGateway(
     '/graphql',
     express.json({ limit: config.BODY_LIMIT_BYTES }),
     bodyErrors,
+    ...(responseCache
+      ? [
+          cachedResponseFastPath({
+            cache: responseCache,
+            authenticator,
+            limits: rateLimits,
+            cacheMetrics,
+            metrics,
+          }),
+        ]
+      : []),
     identify,
     rateLimitMiddleware(store, metrics, rateLimits),
     tokenLimit,
@@ -296,7 +324,10 @@ export async function startGateway(
       req.operationName = (req.body as { operationName?: string } | undefined)?.operationName ?? undefined;
       next();
     },
-    expressMiddleware(apollo, { context: async ({ req }) => req.gatewayContext! }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) =>
+        req.prefetchedLookup ? { ...req.gatewayContext!, prefetched: req.prefetchedLookup } : req.gatewayContext!,
+    }),
   );
 
   const { server, port } = await listen(app, config.PORT, config.HOST);

@@ -37,7 +37,11 @@ export async function hitLimit(
 export function rateLimitMiddleware(store: KeyValueStore, metrics: ServiceMetrics, limits: RateLimits) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const clientKey = req.gatewayContext?.clientKey ?? `ip:${req.ip}`;
-    const retryAfter = await hitLimit(store, metrics, `rl:${clientKey}`, limits.max, limits.windowSeconds);
+    // Counted already in the fast path's round trip (cached-fast-path.ts): never twice.
+    const retryAfter =
+      req.rateLimitRetryAfter !== undefined
+        ? req.rateLimitRetryAfter
+        : await hitLimit(store, metrics, `rl:${clientKey}`, limits.max, limits.windowSeconds);
     if (retryAfter === null) return next();
     res.setHeader('retry-after', String(retryAfter));
     sendGraphQLError(res, 429, 'RATE_LIMITED', `Too many requests; try again in ${retryAfter} s`, {

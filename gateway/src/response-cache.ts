@@ -18,17 +18,50 @@ import type { GatewayContext } from './subgraph-source';
  * before a write can never be stored as fresh after it.
  */
 export interface CacheEntry {
-  data: Record<string, unknown>;
+  /** The response body as sent: `{"data":...}` (JSON, without the trailing newline). */
+  body: string;
   tags: string[];
   /** Redis time (µs) read before the response was computed. */
   t0: number;
   maxAge: number;
+  /** The operation that was run (for metrics when a hit is served before Apollo). */
+  operation: string | null;
 }
 
 export type Lookup =
   | { status: 'bypass' }
   | { status: 'miss'; t0: number }
   | { status: 'hit'; entry: CacheEntry; ageSeconds: number };
+
+/** What one round trip to Redis answers for a request that may be served before Apollo. */
+export interface RequestLookup {
+  /** The session's state in the store (null: not known there, or no session). */
+  session: string | null;
+  /** The client's rate-limit window after counting this request. */
+  rate: { count: number; resetMs: number };
+  lookup: Lookup;
+}
+
+/** Stored as one string: a header line (tags, t0, maxAge, operation), then the body bytes as sent. */
+function encodeEntry(entry: CacheEntry): string {
+  const { body, ...header } = entry;
+  return `${JSON.stringify(header)}\n${body}`;
+}
+function decodeEntry(raw: string): CacheEntry {
+  const newline = raw.indexOf('\n');
+  if (newline < 0) throw new Error('malformed response cache entry');
+  return { ...(JSON.parse(raw.slice(0, newline)) as Omit<CacheEntry, 'body'>), body: raw.slice(newline + 1) };
+}
+
+interface LocalHit {
+  entry: CacheEntry;
+  /** The body as sent (with Apollo's trailing newline), encoded once. */
+  bytes: Buffer;
+  /** Redis time (µs) when the hit was confirmed, and the local time then (ms). */
+  redisNow: number;
+  localAt: number;
+  expiresAt: number;
+}
 
 export interface CacheMetrics {
   requests: Counter<'result'>;
@@ -58,6 +91,16 @@ export class ResponseCache {
   private down = false;
   /** Invalidations that could not reach Redis: replayed before this replica uses the cache again. */
   private readonly pending = new Set<string>();
+  /**
+   * Hits confirmed against Redis (entry present, no newer invalidation mark) in the last
+   * `localTtlMs`, used only by lookupForRequest, whose same round trip proves Redis is up.
+   * Cleared by every local invalidation, so the replica that served a write never serves
+   * the old value; other replicas may for at most localTtlMs (the contract allows 1 s).
+   */
+  private readonly local = new Map<string, LocalHit>();
+  /** Bumped by every local invalidation: a lookup that started before one does not fill `local`. */
+  private generation = 0;
+  static readonly MAX_LOCAL_ENTRIES = 1_000;
 
   constructor(
     private readonly redis: Redis,
@@ -65,6 +108,8 @@ export class ResponseCache {
       /** Changes with the supergraph, so a new schema never reads an old shape. */
       namespace: string;
       maxTtlSeconds: number;
+      /** How long a confirmed hit may be served from memory (0: never). At most 500 ms. */
+      localTtlMs?: number;
       logger: Logger;
       metrics: CacheMetrics;
       onStoreError?: (operation: string) => void;
@@ -117,25 +162,102 @@ export class ResponseCache {
       const now = Number(time[0]) * 1_000_000 + Number(time[1]);
       this.succeeded();
       if (!raw) return { status: 'miss', t0: now };
-      const entry = JSON.parse(raw) as CacheEntry;
-      const marks =
-        entry.tags.length > 0 ? await this.redis.mget(entry.tags.map((t) => this.markKey(t))) : [];
-      if (marks.some((mark) => mark !== null && Number(mark) >= entry.t0)) {
-        this.redis.del(this.entryKey(key)).catch(() => undefined);
-        return { status: 'miss', t0: now };
-      }
-      return { status: 'hit', entry, ageSeconds: Math.max(0, Math.floor((now - entry.t0) / 1_000_000)) };
+      return await this.checkMarks(key, raw, now);
     } catch (error) {
       this.failed('response_cache_get', error);
       return { status: 'bypass' };
     }
   }
 
+  /** An entry read at Redis time `now` is a hit while every mark of its tags is older than its t0. */
+  private async checkMarks(key: string, raw: string, now: number): Promise<Lookup> {
+    const entry = decodeEntry(raw);
+    const marks = entry.tags.length > 0 ? await this.redis.mget(entry.tags.map((t) => this.markKey(t))) : [];
+    if (marks.some((mark) => mark !== null && Number(mark) >= entry.t0)) {
+      this.redis.del(this.entryKey(key)).catch(() => undefined);
+      return { status: 'miss', t0: now };
+    }
+    return { status: 'hit', entry, ageSeconds: ageSeconds(entry, now) };
+  }
+
+  /**
+   * For the fast path: the session state, the rate-limit count and the cache lookup in one
+   * MULTI round trip (a second one, MGET of the invalidation marks, only when the entry is
+   * not confirmed in memory). Null when Redis did not answer or invalidations are pending:
+   * the caller then leaves the request to the normal pipeline.
+   */
+  async lookupForRequest(
+    key: string,
+    request: { sessionKey: string | null; rateKey: string; windowMs: number },
+  ): Promise<(RequestLookup & { bytes?: Buffer }) | null> {
+    if (this.pending.size > 0 || this.down) return null;
+    const localNow = Date.now();
+    let local = this.local.get(key);
+    if (local && localNow >= local.expiresAt) {
+      this.local.delete(key);
+      local = undefined;
+    }
+    const generation = this.generation;
+    const multi = this.redis.multi();
+    if (request.sessionKey) multi.get(request.sessionKey);
+    multi.incr(request.rateKey).pexpire(request.rateKey, request.windowMs, 'NX').pttl(request.rateKey);
+    if (!local) multi.get(this.entryKey(key)).time();
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await multi.exec();
+    } catch {
+      return null;
+    }
+    if (!results || results.some(([error]) => error)) return null;
+    let i = 0;
+    const session = request.sessionKey ? (results[i++][1] as string | null) : null;
+    const count = Number(results[i][1]);
+    const ttl = Number(results[i + 2][1]);
+    i += 3;
+    const rate = { count, resetMs: ttl > 0 ? ttl : request.windowMs };
+    if (local) {
+      const now = local.redisNow + (localNow - local.localAt) * 1000;
+      return {
+        session,
+        rate,
+        lookup: { status: 'hit', entry: local.entry, ageSeconds: ageSeconds(local.entry, now) },
+        bytes: local.bytes,
+      };
+    }
+    const raw = results[i][1] as string | null;
+    const time = results[i + 1][1] as [string, string];
+    const now = Number(time[0]) * 1_000_000 + Number(time[1]);
+    if (!raw) return { session, rate, lookup: { status: 'miss', t0: now } };
+    let lookup: Lookup;
+    try {
+      lookup = await this.checkMarks(key, raw, now);
+    } catch {
+      return { session, rate, lookup: { status: 'bypass' } };
+    }
+    if (lookup.status !== 'hit') return { session, rate, lookup };
+    const bytes = Buffer.from(`${lookup.entry.body}\n`);
+    const localTtlMs = Math.min(this.options.localTtlMs ?? 0, 500);
+    // Never remember past the entry's freshness, nor across an invalidation made meanwhile.
+    const freshForMs = (lookup.entry.t0 + lookup.entry.maxAge * 1_000_000 - now) / 1000;
+    if (localTtlMs > 0 && generation === this.generation && freshForMs > 0) {
+      if (this.local.size >= ResponseCache.MAX_LOCAL_ENTRIES)
+        this.local.delete(this.local.keys().next().value as string);
+      this.local.set(key, {
+        entry: lookup.entry,
+        bytes,
+        redisNow: now,
+        localAt: localNow,
+        expiresAt: localNow + Math.min(localTtlMs, freshForMs),
+      });
+    }
+    return { session, rate, lookup, bytes };
+  }
+
   async store(key: string, entry: CacheEntry): Promise<void> {
     const ttl = Math.min(entry.maxAge, this.options.maxTtlSeconds);
     if (ttl <= 0) return;
     try {
-      await this.redis.set(this.entryKey(key), JSON.stringify(entry), 'EX', ttl);
+      await this.redis.set(this.entryKey(key), encodeEntry(entry), 'EX', ttl);
       this.succeeded();
     } catch (error) {
       this.failed('response_cache_set', error);
@@ -145,6 +267,8 @@ export class ResponseCache {
   /** Marks the tags invalid as of now (Redis time); kept for replay if Redis is away. */
   async invalidate(tags: string[]): Promise<void> {
     if (tags.length === 0) return;
+    this.local.clear();
+    this.generation += 1;
     for (const tag of tags)
       this.options.metrics.invalidations.inc({
         kind: tag === 'T:Stock' ? 'stock' : (TAG_KINDS[tag[0]] ?? 'other'),
@@ -172,6 +296,10 @@ export class ResponseCache {
   }
 }
 
+function ageSeconds(entry: CacheEntry, now: number) {
+  return Math.max(0, Math.floor((now - entry.t0) / 1_000_000));
+}
+
 function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
   if (value && typeof value === 'object')
@@ -183,7 +311,10 @@ function stable(value: unknown): unknown {
   return value;
 }
 
-/** What a response depends on: the document, the operation chosen and the variables. Never the caller. */
+/**
+ * What a response depends on: the document, the operation name as requested and the
+ * variables. Never the caller. The fast path computes the same key from the request body.
+ */
 export function cacheKey(
   queryHash: string,
   operationName: string | null | undefined,
@@ -230,13 +361,19 @@ export function responseCachePlugin(
             metrics.requests.inc({ result: 'bypass' });
             return null;
           }
-          key = cacheKey(rc.queryHash, rc.operationName, rc.request.variables);
-          lookup = await cache.lookup(key);
+          key = cacheKey(rc.queryHash, rc.request.operationName, rc.request.variables);
+          // The fast path may have looked this key up in its round trip already (a miss, or a
+          // hit it could not serve itself because the session had to be asked of users).
+          const prefetched = rc.contextValue.prefetched;
+          lookup = prefetched?.key === key ? prefetched.lookup : await cache.lookup(key);
           metrics.requests.inc({ result: lookup.status });
           if (lookup.status !== 'hit') return null;
           return {
             http: rc.response.http,
-            body: { kind: 'single', singleResult: { data: lookup.entry.data } },
+            body: {
+              kind: 'single',
+              singleResult: { data: (JSON.parse(lookup.entry.body) as { data: Record<string, unknown> }).data },
+            },
           };
         },
 
@@ -274,7 +411,13 @@ export function responseCachePlugin(
               rc.request.variables ?? {},
               single.data,
             );
-            await cache.store(key, { data: single.data, tags, t0: lookup.t0, maxAge: policy.maxAge });
+            await cache.store(key, {
+              body: JSON.stringify({ data: single.data }),
+              tags,
+              t0: lookup.t0,
+              maxAge: policy.maxAge,
+              operation: rc.operationName ?? null,
+            });
           }
         },
       };

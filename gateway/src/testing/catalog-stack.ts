@@ -51,6 +51,8 @@ export async function startCatalogStack(
     gatewayRedisUrls?: string[];
     gatewayCount?: number;
     gatewayEnv?: Record<string, string>;
+    /** Per gateway, over gatewayEnv (e.g. one replica with a low rate limit). */
+    gatewayEnvs?: Record<string, string>[];
   } = {},
 ): Promise<CatalogStack> {
   const [{ startUsers }, { startProducts }, { startInventory }] = await Promise.all([
@@ -65,9 +67,12 @@ export async function startCatalogStack(
   const [usersDb, productsDb, inventoryDb] = dbs;
   const common = { NODE_ENV: 'test', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0' };
   const subgraphRedis = () => ({ REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: uniqueRedisPrefix('gwsub') });
+  const gatewayPrefix = uniqueRedisPrefix('gwcache');
   const users = await startUsers({
     ...common,
-    ...subgraphRedis(),
+    // Users publishes session revocations where the gateways read them: same Redis and prefix.
+    REDIS_URL: options.redisUrl ?? TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: gatewayPrefix,
     ...keys.envFor('users'),
     DATABASE_URL: usersDb.url,
     BCRYPT_COST: '10',
@@ -92,7 +97,6 @@ export async function startCatalogStack(
   const inventoryProxy = await TestProxy.start(inventory.url);
 
   const supergraphPath = currentSupergraphPath();
-  const gatewayPrefix = uniqueRedisPrefix('gwcache');
   const gatewayEnv = {
     ...common,
     ...keys.envFor('gateway'),
@@ -114,6 +118,7 @@ export async function startCatalogStack(
       await startGateway({
         ...gatewayEnv,
         ...(options.gatewayRedisUrls?.[i] ? { REDIS_URL: options.gatewayRedisUrls[i] } : {}),
+        ...options.gatewayEnvs?.[i],
       }),
     );
 
