@@ -345,6 +345,7 @@ export async function startGateway(
         base.markDraining();
         await closeServer(server, config.SHUTDOWN_GRACE_MS);
         await apollo.stop();
+        responseCache?.close();
         if (!options.store) await store.close();
         logger.info('gateway stopped');
       })();

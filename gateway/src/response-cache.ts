@@ -87,6 +87,41 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
 
 const TAG_KINDS: Record<string, string> = { E: 'entity', T: 'type', L: 'list' };
 
+/**
+ * One command for the fast path's round trip (atomic, like MULTI, but a single command so
+ * ioredis can auto-pipeline many concurrent requests into one write): count the request in
+ * its rate-limit window, read the session state and, unless the entry is confirmed in memory,
+ * the entry and the Redis clock. KEYS: rate-limit key, session key, entry key.
+ * ARGV: window ms, read the session (1/0), read the entry (1/0).
+ */
+const REQUEST_STATE_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+local ttl = redis.call('PTTL', KEYS[1])
+local session = ''
+if ARGV[2] == '1' then session = redis.call('GET', KEYS[2]) or '' end
+local entry = ''
+local seconds = ''
+local micros = ''
+if ARGV[3] == '1' then
+  entry = redis.call('GET', KEYS[3]) or ''
+  local now = redis.call('TIME')
+  seconds = now[1]
+  micros = now[2]
+end
+return {count, ttl, session, entry, seconds, micros}
+`;
+type RequestStateClient = Redis & {
+  gatewayRequestState(
+    rateKey: string,
+    sessionKey: string,
+    entryKey: string,
+    windowMs: number,
+    readSession: '1' | '0',
+    readEntry: '1' | '0',
+  ): Promise<[number, number, string, string, string, string]>;
+};
+
 export class ResponseCache {
   private down = false;
   /** Invalidations that could not reach Redis: replayed before this replica uses the cache again. */
@@ -101,6 +136,8 @@ export class ResponseCache {
   /** Bumped by every local invalidation: a lookup that started before one does not fill `local`. */
   private generation = 0;
   static readonly MAX_LOCAL_ENTRIES = 1_000;
+  /** A second connection for the fast path, auto-pipelined (concurrent requests share writes). */
+  private readonly fast: RequestStateClient;
 
   constructor(
     private readonly redis: Redis,
@@ -114,7 +151,16 @@ export class ResponseCache {
       metrics: CacheMetrics;
       onStoreError?: (operation: string) => void;
     },
-  ) {}
+  ) {
+    this.fast = redis.duplicate({ enableAutoPipelining: true }) as RequestStateClient;
+    // Failures surface as failed commands (the request falls through to the normal pipeline).
+    this.fast.on('error', () => undefined);
+    this.fast.defineCommand('gatewayRequestState', { numberOfKeys: 3, lua: REQUEST_STATE_SCRIPT });
+  }
+
+  close() {
+    this.fast.disconnect();
+  }
 
   private entryKey(key: string) {
     return `rc:${this.options.namespace}:${key}`;
@@ -182,7 +228,7 @@ export class ResponseCache {
 
   /**
    * For the fast path: the session state, the rate-limit count and the cache lookup in one
-   * MULTI round trip (a second one, MGET of the invalidation marks, only when the entry is
+   * round trip (one script) (a second one, MGET of the invalidation marks, only when the entry is
    * not confirmed in memory). Null when Redis did not answer or invalidations are pending:
    * the caller then leaves the request to the normal pipeline.
    */
@@ -198,23 +244,22 @@ export class ResponseCache {
       local = undefined;
     }
     const generation = this.generation;
-    const multi = this.redis.multi();
-    if (request.sessionKey) multi.get(request.sessionKey);
-    multi.incr(request.rateKey).pexpire(request.rateKey, request.windowMs, 'NX').pttl(request.rateKey);
-    if (!local) multi.get(this.entryKey(key)).time();
-    let results: [Error | null, unknown][] | null;
+    let result: [number, number, string, string, string, string];
     try {
-      results = await multi.exec();
+      result = await this.fast.gatewayRequestState(
+        request.rateKey,
+        request.sessionKey ?? request.rateKey,
+        this.entryKey(key),
+        request.windowMs,
+        request.sessionKey ? '1' : '0',
+        local ? '0' : '1',
+      );
     } catch {
       return null;
     }
-    if (!results || results.some(([error]) => error)) return null;
-    let i = 0;
-    const session = request.sessionKey ? (results[i++][1] as string | null) : null;
-    const count = Number(results[i][1]);
-    const ttl = Number(results[i + 2][1]);
-    i += 3;
-    const rate = { count, resetMs: ttl > 0 ? ttl : request.windowMs };
+    const [count, ttl, sessionState, raw, seconds, micros] = result;
+    const session = request.sessionKey && sessionState !== '' ? sessionState : null;
+    const rate = { count: Number(count), resetMs: Number(ttl) > 0 ? Number(ttl) : request.windowMs };
     if (local) {
       const now = local.redisNow + (localNow - local.localAt) * 1000;
       return {
@@ -224,9 +269,7 @@ export class ResponseCache {
         bytes: local.bytes,
       };
     }
-    const raw = results[i][1] as string | null;
-    const time = results[i + 1][1] as [string, string];
-    const now = Number(time[0]) * 1_000_000 + Number(time[1]);
+    const now = Number(seconds) * 1_000_000 + Number(micros);
     if (!raw) return { session, rate, lookup: { status: 'miss', t0: now } };
     let lookup: Lookup;
     try {
