@@ -281,7 +281,8 @@ export class ResponseCache {
     const bytes = Buffer.from(`${lookup.entry.body}\n`);
     const localTtlMs = Math.min(this.options.localTtlMs ?? 0, 500);
     // Never remember past the entry's freshness, nor across an invalidation made meanwhile.
-    const freshForMs = (lookup.entry.t0 + lookup.entry.maxAge * 1_000_000 - now) / 1000;
+    const lifeSeconds = Math.min(lookup.entry.maxAge, this.options.maxTtlSeconds);
+    const freshForMs = (lookup.entry.t0 + lifeSeconds * 1_000_000 - now) / 1000;
     if (localTtlMs > 0 && generation === this.generation && freshForMs > 0) {
       if (this.local.size >= ResponseCache.MAX_LOCAL_ENTRIES)
         this.local.delete(this.local.keys().next().value as string);
