@@ -18,7 +18,12 @@ const ASSETS: Record<string, string> = {
 };
 
 export function examplesDocument(): string {
-  const file = path.join(PACKAGE_ROOT, 'playground', 'examples.graphql');
+  // dist/playground in an image (the build copies it), playground/ beside the sources otherwise.
+  const candidates = [
+    path.join(__dirname, 'playground', 'examples.graphql'),
+    path.join(PACKAGE_ROOT, 'playground', 'examples.graphql'),
+  ];
+  const file = candidates.find((candidate) => existsSync(candidate)) ?? candidates[1];
   return existsSync(file) ? readFileSync(file, 'utf8') : '{ categories { id slug name } }\n';
 }
 
