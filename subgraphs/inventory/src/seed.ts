@@ -1,4 +1,4 @@
-import { createLogger, migrate, openDatabase, parseServiceConfig, runMain } from '@shop/kit';
+import { runCommandMain, seedSizeArg } from '@shop/kit';
 import type { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { inventoryConfigShape } from './env';
@@ -20,7 +20,10 @@ export interface SeedStockOptions {
  * Idempotent: existing stock rows are left alone; each new row with units gets its
  * 'adjustment' movement in the same statement.
  */
-export async function seedStock(dataSource: DataSource, options: SeedStockOptions = {}): Promise<{ inserted: number }> {
+export async function seedStock(
+  dataSource: DataSource,
+  options: SeedStockOptions = {},
+): Promise<{ inserted: number }> {
   const total = options.products ?? 300;
   const log = options.log ?? (() => undefined);
   let inserted = 0;
@@ -51,26 +54,15 @@ export async function seedStock(dataSource: DataSource, options: SeedStockOption
 }
 
 if (require.main === module) {
-  runMain(async () => {
-    const args = process.argv.slice(2);
-    const flag = args.indexOf('--products');
-    const products = Number((flag >= 0 ? args[flag + 1] : undefined) ?? process.env.SEED_PRODUCTS ?? 300);
-    if (!Number.isInteger(products) || products < 0) throw new Error('--products must be a non-negative integer');
-    const config = parseServiceConfig('inventory', inventoryConfigShape, process.env);
-    const logger = createLogger('inventory-seed', config.LOG_LEVEL);
-    const db = await openDatabase({
-      service: 'inventory',
-      url: config.DATABASE_URL,
-      dataDir: config.DATA_DIR,
-      poolMax: 2,
-      entities,
-      migrations,
-      logger,
-    });
-    await migrate(db, 'inventory', logger);
-    const { inserted } = await seedStock(db.dataSource, { products, log: (line) => process.stdout.write(`${line}\n`) });
-    process.stdout.write(`stock seed done: ${inserted} new of ${products}\n`);
-    await db.close();
-    process.exit(0);
-  });
+  runCommandMain(
+    { name: 'inventory', configShape: inventoryConfigShape, entities, migrations },
+    async ({ db }) => {
+      const products = seedSizeArg();
+      const { inserted } = await seedStock(db.dataSource, {
+        products,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      process.stdout.write(`stock seed done: ${inserted} new of ${products}\n`);
+    },
+  );
 }

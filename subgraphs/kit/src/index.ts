@@ -15,7 +15,7 @@ export * from './subgraph';
 export * from './tokens';
 export * from './pagination';
 export * from './authz';
-export * from './migrate-main';
+export * from './commands';
 export * from './sessions';
 export * from './sql';
 export * from './seed-ids';

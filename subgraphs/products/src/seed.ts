@@ -1,4 +1,4 @@
-import { createLogger, createMetrics, createStore, migrate, openDatabase, parseServiceConfig, runMain } from '@shop/kit';
+import { createMetrics, runCommandMain, seedSizeArg } from '@shop/kit';
 import type { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { productsConfigShape } from './env';
@@ -13,13 +13,46 @@ import { ProductCache } from './services/product-cache';
  */
 export const SEED_CATEGORIES = [
   { slug: 'apparel', name: 'Apparel', nouns: ['T-Shirt', 'Hoodie', 'Jacket', 'Sweater', 'Cap', 'Scarf'] },
-  { slug: 'footwear', name: 'Footwear', nouns: ['Running Shoe', 'Trail Shoe', 'Sneaker', 'Boot', 'Sandal', 'Slipper'] },
-  { slug: 'electronics', name: 'Electronics', nouns: ['Headphones', 'Speaker', 'Charger', 'Keyboard', 'Mouse', 'Webcam'] },
-  { slug: 'home-kitchen', name: 'Home & Kitchen', nouns: ['Mug', 'Kettle', 'Pan', 'Knife', 'Lamp', 'Blanket'] },
-  { slug: 'outdoors', name: 'Outdoors', nouns: ['Tent', 'Backpack', 'Water Bottle', 'Sleeping Bag', 'Headlamp', 'Camp Chair'] },
-  { slug: 'books', name: 'Books', nouns: ['Cookbook', 'Novel', 'Field Guide', 'Atlas', 'Notebook', 'Journal'] },
+  {
+    slug: 'footwear',
+    name: 'Footwear',
+    nouns: ['Running Shoe', 'Trail Shoe', 'Sneaker', 'Boot', 'Sandal', 'Slipper'],
+  },
+  {
+    slug: 'electronics',
+    name: 'Electronics',
+    nouns: ['Headphones', 'Speaker', 'Charger', 'Keyboard', 'Mouse', 'Webcam'],
+  },
+  {
+    slug: 'home-kitchen',
+    name: 'Home & Kitchen',
+    nouns: ['Mug', 'Kettle', 'Pan', 'Knife', 'Lamp', 'Blanket'],
+  },
+  {
+    slug: 'outdoors',
+    name: 'Outdoors',
+    nouns: ['Tent', 'Backpack', 'Water Bottle', 'Sleeping Bag', 'Headlamp', 'Camp Chair'],
+  },
+  {
+    slug: 'books',
+    name: 'Books',
+    nouns: ['Cookbook', 'Novel', 'Field Guide', 'Atlas', 'Notebook', 'Journal'],
+  },
 ] as const;
-const ADJECTIVES = ['Classic', 'Lightweight', 'Organic', 'Rugged', 'Compact', 'Deluxe', 'Everyday', 'Vintage', 'Waterproof', 'Wireless', 'Cozy', 'Pro'];
+const ADJECTIVES = [
+  'Classic',
+  'Lightweight',
+  'Organic',
+  'Rugged',
+  'Compact',
+  'Deluxe',
+  'Everyday',
+  'Vintage',
+  'Waterproof',
+  'Wireless',
+  'Cozy',
+  'Pro',
+];
 const COLOURS = ['red', 'blue', 'green', 'black', 'white', 'grey', 'navy', 'orange'];
 const BASE_TIME = Date.parse('2025-01-01T00:00:00.000Z');
 const BATCH = 1000;
@@ -36,7 +69,10 @@ export function seedProduct(n: number) {
   return {
     id: seedProductId(n),
     sku,
-    slug: `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}-${n}`,
+    slug: `${name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')}-${n}`,
     name,
     description: `A ${adjective.toLowerCase()} ${noun.toLowerCase()} in ${colour}, from our ${category.name.toLowerCase()} range. Item ${n}.`,
     priceAmount: 499 + ((n * 7919) % 200) * 100,
@@ -53,7 +89,10 @@ export interface SeedOptions {
 }
 
 /** Loads the deterministic catalog with batched multi-row INSERTs; safe to run again. */
-export async function seedCatalog(dataSource: DataSource, options: SeedOptions = {}): Promise<{ inserted: number }> {
+export async function seedCatalog(
+  dataSource: DataSource,
+  options: SeedOptions = {},
+): Promise<{ inserted: number }> {
   const total = options.products ?? 300;
   const currency = options.currency ?? 'USD';
   const log = options.log ?? (() => undefined);
@@ -72,7 +111,18 @@ export async function seedCatalog(dataSource: DataSource, options: SeedOptions =
     for (let n = from; n <= to; n++) {
       const p = seedProduct(n);
       const base = params.length;
-      params.push(p.id, p.sku, p.slug, p.name, p.description, p.priceAmount, currency, p.imageUrl, p.categoryId, p.createdAt);
+      params.push(
+        p.id,
+        p.sku,
+        p.slug,
+        p.name,
+        p.description,
+        p.priceAmount,
+        currency,
+        p.imageUrl,
+        p.categoryId,
+        p.createdAt,
+      );
       tuples.push(`(${Array.from({ length: 10 }, (_, i) => `$${base + i + 1}`).join(', ')}, $${base + 10})`);
     }
     const result = await dataSource.query(
@@ -86,41 +136,26 @@ export async function seedCatalog(dataSource: DataSource, options: SeedOptions =
   return { inserted };
 }
 
-function argValue(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const index = args.indexOf(name);
-  if (index >= 0) return args[index + 1];
-  return args.find((a) => a.startsWith(`${name}=`))?.split('=')[1];
-}
-
 if (require.main === module) {
-  runMain(async () => {
-    const products = Number(argValue('--products') ?? process.env.SEED_PRODUCTS ?? 300);
-    if (!Number.isInteger(products) || products < 0) throw new Error('--products must be a non-negative integer');
-    const config = parseServiceConfig('products', productsConfigShape, process.env);
-    const logger = createLogger('products-seed', config.LOG_LEVEL);
-    const db = await openDatabase({
-      service: 'products',
-      url: config.DATABASE_URL,
-      dataDir: config.DATA_DIR,
-      poolMax: 2,
-      entities,
-      migrations,
-      logger,
-    });
-    await migrate(db, 'products', logger);
-    const { inserted } = await seedCatalog(db.dataSource, {
-      products,
-      currency: config.CURRENCY,
-      log: (line) => process.stdout.write(`${line}\n`),
-    });
-    process.stdout.write(`products seed done: ${inserted} new of ${products}\n`);
-    // A running service may hold cached counts: move the catalog version on.
-    const store = createStore(config.REDIS_URL, logger);
-    const cache = new ProductCache(store, { prefix: config.PRODUCTS_CACHE_PREFIX, ttlMs: 1000, metrics: createMetrics('products-seed') });
-    if (inserted > 0 && config.REDIS_URL) await cache.bumpVersion();
-    await store.close();
-    await db.close();
-    process.exit(0);
-  });
+  runCommandMain(
+    { name: 'products', configShape: productsConfigShape, entities, migrations },
+    async ({ config, db, store }) => {
+      const products = seedSizeArg();
+      const { inserted } = await seedCatalog(db.dataSource, {
+        products,
+        currency: config.CURRENCY,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      process.stdout.write(`products seed done: ${inserted} new of ${products}\n`);
+      // A running service may hold cached counts: move the catalog version on.
+      if (inserted > 0 && store.kind === 'redis') {
+        const cache = new ProductCache(store, {
+          prefix: config.PRODUCTS_CACHE_PREFIX,
+          ttlMs: 1000,
+          metrics: createMetrics('products-seed'),
+        });
+        await cache.bumpVersion();
+      }
+    },
+  );
 }
