@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DataSource, MigrationExecutor, type EntityManager, type EntitySchema, type MixedList } from 'typeorm';
+// typeorm (and pg) load only when a database is opened: the gateway uses the kit without one.
+import type { DataSource, EntityManager, EntitySchema, MixedList } from 'typeorm';
 import type { Logger } from './logger';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -45,6 +46,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     stopEmbedded = embedded.stop;
     options.logger.info({ dataDir: embedded.dataDir }, 'using embedded PGlite (no DATABASE_URL)');
   }
+  const { DataSource } = await import('typeorm');
   const dataSource = new DataSource({
     type: 'postgres',
     url,
@@ -104,6 +106,7 @@ export async function migrate(db: Database, service: string, logger: Logger): Pr
   const lockKey = `migrations:${service}`;
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    const { MigrationExecutor } = await import('typeorm');
     const executor = new MigrationExecutor(db.dataSource, runner);
     executor.transaction = 'each';
     const applied = await executor.executePendingMigrations();
