@@ -72,9 +72,17 @@ describe('playground in a browser', () => {
     page.on('pageerror', (error) => failed.push(`page error: ${error.message}`));
     await page.goto(`${stack.gateways[0].url}/graphql`);
     await page.waitForSelector('.graphiql-execute-button', { timeout: 30_000 });
-    // The editor holds every contract operation: the run button asks which one.
-    await page.click('.graphiql-execute-button');
-    await page.getByRole('menuitem', { name: 'Categories', exact: true }).click();
+    // The editor holds every contract operation: once GraphiQL has parsed them (it does so a
+    // moment after the editor fills), the run button asks which one to run.
+    await page.locator('.graphiql-query-editor').getByText('query Categories').first().waitFor({ timeout: 30_000 });
+    const categories = page.getByRole('menuitem', { name: 'Categories', exact: true });
+    for (let attempt = 0; attempt < 20 && !(await categories.isVisible()); attempt += 1) {
+      await page.waitForTimeout(500);
+      if (await categories.isVisible()) break;
+      await page.click('.graphiql-execute-button');
+      await categories.waitFor({ timeout: 1_000 }).catch(() => undefined);
+    }
+    await categories.click();
     const result = page.locator('.result-window');
     await result.getByText('playground-gear').first().waitFor({ timeout: 30_000 });
     expect(await result.innerText()).toMatch(/"categories"/);
