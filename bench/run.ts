@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  contractOperation,
   createTestDatabase,
   createTestKeys,
   freePort,
@@ -31,7 +32,6 @@ import {
 import { currentSupergraphPath } from '../gateway/src/testing/stack';
 import { catalogChart } from './lib/chart';
 import { load, type LoadResult } from './lib/load';
-import { contractOperation } from './lib/operations';
 import { startProcess, type BenchProcess } from './lib/processes';
 import { summariseProfiles } from './lib/profile';
 import { median, percentile, round } from './lib/stats';

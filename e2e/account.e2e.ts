@@ -1,4 +1,4 @@
-import { contractOperation as operation } from './support/contract';
+import { contractOperation as operation } from '@shop/kit/testing';
 import { startPlatform, type Platform } from './support/platform';
 
 describe('account journey through the gateway (gateway and users as separate processes)', () => {

@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, postGraphQL, waitFor } from '@shop/kit/testing';
-import { contractOperation as operation } from './support/contract';
+import { contractOperation as operation, freePort, postGraphQL, waitFor } from '@shop/kit/testing';
 import { ROOT } from './support/platform';
 
 /** Six consecutive free ports for PORT_BASE … PORT_BASE+5. */

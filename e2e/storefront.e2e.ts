@@ -1,4 +1,4 @@
-import { contractOperation } from './support/contract';
+import { contractOperation } from '@shop/kit/testing';
 import { startPlatform, type Platform } from './support/platform';
 
 const storefront = (name: string) => contractOperation(name, 'storefront.graphql');

@@ -14,10 +14,11 @@ import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { cacheHintsSource, extractCacheHints } from '../gateway/src/cache-policy';
+import { CONTRACT_DIR, contractFiles } from '../subgraphs/kit/src/testing/contract';
 import { configurationMarkdown } from './config-docs';
 
 export const ROOT = path.resolve(__dirname, '..');
-export const CONTRACT_DIR = path.resolve(ROOT, '..', 'shared', 'contract');
+export { CONTRACT_DIR };
 const PORTS: Record<string, number> = { users: 4001, products: 4002, inventory: 4003, orders: 4004, payments: 4005 };
 
 export function subgraphSdls() {
@@ -41,8 +42,7 @@ export function composeSupergraph(): string {
 }
 
 export function examplesDocument(): string {
-  if (!existsSync(CONTRACT_DIR)) return '';
-  const files = readdirSync(CONTRACT_DIR).filter((f) => f.endsWith('.graphql')).sort().reverse(); // storefront first
+  const files = contractFiles(); // storefront first
   const header =
     '# The storefront and admin contract operations. Pick one with the run button.\n' +
     '# Sign in with Login, then put {"Authorization": "Bearer <accessToken>"} in the Headers tab.\n\n';
@@ -58,8 +58,7 @@ export function outputs(): Record<string, string> {
   // Composition drops @cacheControl, so the gateway keeps the subgraphs' hints beside the supergraph.
   files['gateway/src/cache-hints.generated.ts'] = cacheHintsSource(extractCacheHints(subgraphSdls().map((s) => s.typeDefs)));
   files['docs/configuration.md'] = configurationMarkdown();
-  const examples = examplesDocument();
-  if (examples) files['gateway/playground/examples.graphql'] = examples;
+  files['gateway/playground/examples.graphql'] = examplesDocument();
   return files;
 }
 

@@ -155,7 +155,7 @@ describe('production/smoke-test.mjs', () => {
 
   it('sends the contract ProductList operation (a subset of its selection, same variables and arguments)', () => {
     const smoke = parse(/export const query = `([^`]+)`/.exec(source)![1]);
-    const contract = parse(readFileSync(path.join(REPO_ROOT, '../shared/contract/storefront.graphql'), 'utf8'));
+    const contract = parse(readFileSync(path.join(REPO_ROOT, 'contract/storefront.graphql'), 'utf8'));
     const operation = (document: DocumentNode) =>
       document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === 'ProductList') as
         | { variableDefinitions: readonly unknown[]; selectionSet: SelectionSetNode }

@@ -3,3 +3,4 @@ export * from './keys';
 export * from './redis-server';
 export * from './processes';
 export * from './graphql-client';
+export * from './contract';
