@@ -6,8 +6,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureInstalled } from './ensure-installed.mjs';
+import { requirePrerequisites } from './prerequisites.mjs';
 
 ensureInstalled();
+// Before anything runs: what the tests need beyond the repository, one line per missing piece.
+await requirePrerequisites(['postgres', 'redis', 'redis-server', 'kubectl', 'chromium'], 'npm test');
 
 // Types and lint first: cheap, and a red one says more than the tests it would break.
 const checks = spawnSync('npx', ['turbo', 'run', 'typecheck', 'lint', '--concurrency=2', '--output-logs=errors-only'], {
