@@ -4,7 +4,7 @@
  * kustomize/base/gateway/supergraph.graphql (kustomize cannot read files outside its root),
  * gateway/playground/examples.graphql (the contract's operations, as playground examples) and
  * docs/configuration.md (every environment variable, from the services' config shapes) and
- * gateway/src/cache-hints.generated.ts (the subgraphs' @cacheControl hints, which composition drops).
+ * gateway/src/analysis/cache-hints.generated.ts (the subgraphs' @cacheControl hints, which composition drops).
  *
  *   npm run compose            write the files
  *   npm run compose -- --check fail (exit 1) when a committed file is stale
@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { cacheHintsSource, extractCacheHints } from '../gateway/src/cache-policy';
+import { cacheHintsSource, extractCacheHints } from '../gateway/src/analysis/cache-policy';
 import { CONTRACT_DIR, contractFiles } from '../subgraphs/kit/src/testing/contract';
 import { configurationMarkdown } from './config-docs';
 
@@ -56,7 +56,7 @@ export function outputs(): Record<string, string> {
     'kustomize/base/gateway/supergraph.graphql': supergraph,
   };
   // Composition drops @cacheControl, so the gateway keeps the subgraphs' hints beside the supergraph.
-  files['gateway/src/cache-hints.generated.ts'] = cacheHintsSource(extractCacheHints(subgraphSdls().map((s) => s.typeDefs)));
+  files['gateway/src/analysis/cache-hints.generated.ts'] = cacheHintsSource(extractCacheHints(subgraphSdls().map((s) => s.typeDefs)));
   files['docs/configuration.md'] = configurationMarkdown();
   files['gateway/playground/examples.graphql'] = examplesDocument();
   return files;

@@ -29,17 +29,17 @@ import {
   TokenVerifier,
   type KeyValueStore,
 } from '@shop/kit';
-import { StoreKeyValueCache } from './apq-cache';
-import { Authenticator } from './authentication';
-import { CACHE_HINTS } from './cache-hints.generated';
-import { CircuitBreaker, type CircuitState } from './circuit-breaker';
+import { StoreKeyValueCache } from './caching/apq-cache';
+import { Authenticator } from './security/authentication';
+import { CACHE_HINTS } from './analysis/cache-hints.generated';
+import { CircuitBreaker, type CircuitState } from './upstream/circuit-breaker';
 import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
-import { countTokens, operationLimitsPlugin, tooComplex, type OperationLimits } from './limits';
-import { mountPlayground } from './playground';
-import { authRateLimitPlugin, rateLimitMiddleware } from './rate-limit';
-import { cachedResponseFastPath } from './cached-fast-path';
-import { createCacheMetrics, ResponseCache, responseCachePlugin } from './response-cache';
-import { SubgraphSource, type GatewayContext } from './subgraph-source';
+import { countTokens, operationLimitsPlugin, tooComplex, type OperationLimits } from './analysis/limits';
+import { mountPlayground } from './http/playground';
+import { authRateLimitPlugin, rateLimitMiddleware } from './security/rate-limit';
+import { cachedResponseFastPath } from './caching/cached-fast-path';
+import { createCacheMetrics, ResponseCache, responseCachePlugin } from './caching/response-cache';
+import { SubgraphSource, type GatewayContext } from './upstream/subgraph-source';
 
 declare module 'express-serve-static-core' {
   interface Request {

@@ -10,7 +10,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { CONTRACT_DIR, outputs, ROOT } from '../../scripts/compose';
-import { measureOperation, type OperationLimits } from './limits';
+import { measureOperation, type OperationLimits } from './analysis/limits';
 import { gatewayConfigShape } from './env';
 
 const committedSupergraph = readFileSync(path.join(ROOT, 'gateway', 'supergraph.graphql'), 'utf8');

@@ -3,7 +3,7 @@ import { issueAccessToken, TokenSigner } from '@shop/kit';
 import { TEST_REDIS_URL } from '@shop/kit/testing';
 import Redis from 'ioredis';
 import { requestCacheKey } from './cached-fast-path';
-import { startCatalogStack, type CatalogStack } from './testing/catalog-stack';
+import { startCatalogStack, type CatalogStack } from '../testing/catalog-stack';
 
 const PAGE = `query ProductPage($slug: String!) { product(slug: $slug) { id name price { amount currency } inStock } }`;
 const UPDATE = `mutation UpdateProduct($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id name } }`;

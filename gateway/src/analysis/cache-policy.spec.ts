@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Supergraph } from '@apollo/federation-internals';
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import { CONTRACT_DIR, ROOT, subgraphSdls } from '../../scripts/compose';
+import { CONTRACT_DIR, ROOT, subgraphSdls } from '../../../scripts/compose';
 import { CACHE_HINTS } from './cache-hints.generated';
 import { extractCacheHints, memoizedCachePolicy, operationCachePolicy } from './cache-policy';
 import { invalidationTags, responseTags } from './cache-tags';

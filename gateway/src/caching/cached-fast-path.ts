@@ -8,8 +8,8 @@ import {
   type AccessClaims,
   type ServiceMetrics,
 } from '@shop/kit';
-import type { Authenticator } from './authentication';
-import type { RateLimits } from './rate-limit';
+import type { Authenticator } from '../security/authentication';
+import type { RateLimits } from '../security/rate-limit';
 import { cacheKey, type CacheMetrics, type Lookup, type ResponseCache } from './response-cache';
 
 declare module 'express-serve-static-core' {

@@ -3,9 +3,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type Redis from 'ioredis';
 import type { Logger } from '@shop/kit';
 import { Counter, type Registry } from 'prom-client';
-import { memoizedCachePolicy, type CacheHints, type CachePolicy } from './cache-policy';
-import { invalidationTags, responseTags } from './cache-tags';
-import type { GatewayContext } from './subgraph-source';
+import { memoizedCachePolicy, type CacheHints, type CachePolicy } from '../analysis/cache-policy';
+import { invalidationTags, responseTags } from '../analysis/cache-tags';
+import type { GatewayContext } from '../upstream/subgraph-source';
 
 /**
  * The gateway's response cache (docs/caching.md). Public query responses live in Redis under

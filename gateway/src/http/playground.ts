@@ -7,7 +7,7 @@ import { introspectionFromSchema, type GraphQLSchema, type IntrospectionQuery } 
  * GraphiQL served entirely from our own assets (no CDN), so it works offline. It opens with
  * the storefront contract's operations as examples and a headers tab for Authorization.
  */
-const PACKAGE_ROOT = path.resolve(__dirname, '..');
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 const packageFile = (pkg: string, file: string) =>
   path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
 const ASSETS: Record<string, string> = {
@@ -20,7 +20,7 @@ const ASSETS: Record<string, string> = {
 export function examplesDocument(): string {
   // dist/playground in an image (the build copies it), playground/ beside the sources otherwise.
   const candidates = [
-    path.join(__dirname, 'playground', 'examples.graphql'),
+    path.join(__dirname, '..', 'playground', 'examples.graphql'),
     path.join(PACKAGE_ROOT, 'playground', 'examples.graphql'),
   ];
   const file = candidates.find((candidate) => existsSync(candidate)) ?? candidates[1];

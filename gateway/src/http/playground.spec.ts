@@ -2,13 +2,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { startCatalogStack, type CatalogStack } from './testing/catalog-stack';
+import { startCatalogStack, type CatalogStack } from '../testing/catalog-stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // The README's screenshot is refreshed on request (UPDATE_SCREENSHOTS=1), so a test run
 // leaves the working tree as it found it.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS
-  ? path.resolve(__dirname, '..', '..', 'docs', 'playground.png')
+  ? path.resolve(__dirname, '..', '..', '..', 'docs', 'playground.png')
   : path.join(os.tmpdir(), `playground-${process.pid}.png`);
 
 /**

@@ -1,6 +1,6 @@
 import { waitFor } from '@shop/kit/testing';
 import { CircuitBreaker } from './circuit-breaker';
-import { startCatalogStack, type CatalogStack } from './testing/catalog-stack';
+import { startCatalogStack, type CatalogStack } from '../testing/catalog-stack';
 
 describe('CircuitBreaker', () => {
   it('opens after consecutive failures, lets one probe through after the open period, and closes on success', () => {

@@ -5,7 +5,7 @@ import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
 import type { CircuitBreaker } from './circuit-breaker';
 import { createHttpFetcher } from './http-fetcher';
-import type { Lookup } from './response-cache';
+import type { Lookup } from '../caching/response-cache';
 
 export interface GatewayContext {
   requestId: string;

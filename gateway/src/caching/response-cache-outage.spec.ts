@@ -1,6 +1,6 @@
 import { TestRedisServer, waitFor } from '@shop/kit/testing';
-import { startCatalogStack, type CatalogStack } from './testing/catalog-stack';
-import { TestProxy } from './testing/proxy';
+import { startCatalogStack, type CatalogStack } from '../testing/catalog-stack';
+import { TestProxy } from '../testing/proxy';
 
 const PAGE = `query ProductPage($slug: String!) { product(slug: $slug) { id name price { amount currency } inStock } }`;
 const UPDATE = `mutation UpdateProduct($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id price { amount } } }`;

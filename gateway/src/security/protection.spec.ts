@@ -1,5 +1,5 @@
 import { postGraphQL } from '@shop/kit/testing';
-import { startUsersStack, type Stack } from './testing/stack';
+import { startUsersStack, type Stack } from '../testing/stack';
 
 const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }`;
 const code = (result: { errors?: { extensions?: Record<string, unknown> }[] }) =>

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { waitFor } from '@shop/kit/testing';
-import { startCatalogStack, type CatalogStack } from './testing/catalog-stack';
+import { startCatalogStack, type CatalogStack } from '../testing/catalog-stack';
 
 // The storefront contract's catalog operations, as a client sends them.
 const FRAGMENTS = `
