@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from './logger';
 import { openDatabase, withTransaction, type Database } from './db';
-import { createTestDatabase, type TestDatabase } from './testing/databases';
+import { Client } from 'pg';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './testing/databases';
 
 const logger = createLogger('kit-test', 'silent');
 
@@ -69,5 +70,58 @@ describe('real Postgres (DATABASE_URL)', () => {
   it('keeps two concurrent transactions isolated', async () => {
     expect(db.embedded).toBe(false);
     await concurrentTransactionsStayIsolated(db);
+  });
+});
+
+describe('a database blip (connections terminated, as a failover or restart does)', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+  let admin: Client;
+  beforeAll(async () => {
+    testDb = await createTestDatabase('kitblip');
+    db = await openDatabase({ service: 'probe', url: testDb.url, dataDir: '.data', poolMax: 10, entities: [], migrations: [], logger });
+    await db.dataSource.query('CREATE TABLE blip_probe (n int)');
+    admin = new Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  const terminateBackends = () =>
+    admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [testDb.name]);
+
+  it('fails the work in flight, never the process, and serves again with fresh connections', async () => {
+    // Transactions that hold their connection between two statements: the moment a terminated
+    // connection used to raise an 'error' nobody listened to, which killed the process.
+    let stop = false;
+    const outcomes = { committed: 0, failed: 0 };
+    const worker = async () => {
+      while (!stop) {
+        try {
+          await withTransaction({ em: db.dataSource.manager }, async (tx) => {
+            await tx.em.query('INSERT INTO blip_probe VALUES (1)');
+            await new Promise((r) => setImmediate(r));
+            await tx.em.query('SELECT count(*) FROM blip_probe');
+          });
+          outcomes.committed++;
+        } catch {
+          outcomes.failed++;
+        }
+      }
+    };
+    const workers = Array.from({ length: 12 }, worker);
+    for (let blip = 0; blip < 100; blip++) {
+      await terminateBackends();
+      await new Promise((r) => setTimeout(r, 10 + (blip % 5) * 10));
+    }
+    stop = true;
+    await Promise.all(workers);
+    expect(outcomes.failed).toBeGreaterThan(0);
+
+    await withTransaction({ em: db.dataSource.manager }, (tx) => tx.em.query('INSERT INTO blip_probe VALUES (2)'));
+    expect(await db.dataSource.query('SELECT count(*)::int AS n FROM blip_probe WHERE n = 2')).toEqual([{ n: 1 }]);
   });
 });

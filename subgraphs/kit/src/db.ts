@@ -47,6 +47,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     options.logger.info({ dataDir: embedded.dataDir }, 'using embedded PGlite (no DATABASE_URL)');
   }
   const { DataSource } = await import('typeorm');
+  const Client = await connectionErrorTolerantClient(options.logger);
   const dataSource = new DataSource({
     type: 'postgres',
     url,
@@ -55,7 +56,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     migrationsRun: false,
     synchronize: options.synchronize ?? false,
     logging: false,
+    // Idle pooled connections that die are reported here too; the client's own listener
+    // (below) has logged it already, and the pool drops and replaces the connection.
+    poolErrorHandler: () => undefined,
     extra: {
+      Client,
       max: poolMax,
       // A query that waits this long for a pooled connection is a bug (or a deadlock); fail loudly.
       connectionTimeoutMillis: 15_000,
@@ -71,6 +76,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (dataSource.isInitialized) await dataSource.destroy();
       await stopEmbedded?.();
     },
+  };
+}
+
+/**
+ * The pg client class every pool connection is made from. A connection the server terminates
+ * (a failover, a restart, pg_terminate_backend) emits 'error' on its client; while the client
+ * is checked out between two queries, pg-pool and TypeORM each detach their listener for a
+ * moment (handing it back to the pool, releasing a query runner), and an 'error' event with
+ * no listener kills the process. This listener is attached for the client's whole life, so
+ * a dead connection is only ever logged: the query that used it fails, the pool discards the
+ * client (it is no longer queryable) and opens a new one for the next request.
+ */
+async function connectionErrorTolerantClient(logger: Logger) {
+  const pg = await import('pg');
+  return class ConnectionErrorTolerantClient extends pg.Client {
+    constructor(config?: string | import('pg').ClientConfig) {
+      super(config);
+      this.on('error', (error: Error & { code?: string }) =>
+        logger.warn({ err: error.message, code: error.code }, 'database connection lost; it will be replaced'),
+      );
+    }
   };
 }
 

@@ -9,6 +9,7 @@ export interface Stoppable {
  * turns a configuration error into one line per variable and exit code 1.
  */
 export function runMain(start: () => Promise<Stoppable>): void {
+  exitLoudlyOnUnhandledErrors();
   start()
     .then((service) => {
       let stopping = false;
@@ -42,4 +43,20 @@ export function runMain(start: () => Promise<Stoppable>): void {
       }
       process.exit(1);
     });
+}
+
+/**
+ * An error nobody handled means the process's state is unknown: say exactly what it was on
+ * one line (with its stack), then exit non-zero so the orchestrator restarts the process and
+ * recovery finishes whatever it left half-way. Node would exit too, but with a report that
+ * is easy to miss among other output and that never says which kind of failure it was.
+ */
+function exitLoudlyOnUnhandledErrors(): void {
+  const fatal = (kind: string, error: unknown) => {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`fatal: ${kind}, exiting: ${detail.replace(/\n/g, '\\n')}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', (error) => fatal('uncaught exception', error));
+  process.on('unhandledRejection', (reason) => fatal('unhandled promise rejection', reason));
 }
