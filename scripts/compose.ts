@@ -4,10 +4,15 @@
  * kustomize/base/gateway/supergraph.graphql (kustomize cannot read files outside its root),
  * gateway/playground/examples.graphql (the contract's operations, as playground examples) and
  * docs/configuration.md (every environment variable, from the services' config shapes) and
- * gateway/src/analysis/cache-hints.generated.ts (the subgraphs' @cacheControl hints, which composition drops).
+ * gateway/src/analysis/cache-hints.generated.ts (the subgraphs' @cacheControl hints, which composition drops)
+ * and gateway/trusted-documents.json (the manifest of trusted operations: the contract's, plus
+ * any other client's files, docs/trusted-documents.md).
  *
- *   npm run compose            write the files
- *   npm run compose -- --check fail (exit 1) when a committed file is stale
+ *   npm run compose                          write the files
+ *   npm run compose -- --check               fail (exit 1) when a committed file is stale
+ *   npm run compose -- path/to/client.graphql  also trust another client's operations (.graphql,
+ *                                            or an Apollo persisted query manifest .json); remembered
+ *                                            in gateway/trusted-documents.clients.json
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +21,7 @@ import { parse } from 'graphql';
 import { cacheHintsSource, extractCacheHints } from '../gateway/src/analysis/cache-policy';
 import { CONTRACT_DIR, contractFiles } from '../subgraphs/kit/src/testing/contract';
 import { configurationMarkdown } from './config-docs';
+import { trustedDocumentOutputs } from './trusted-manifest';
 
 export const ROOT = path.resolve(__dirname, '..');
 export { CONTRACT_DIR };
@@ -49,7 +55,8 @@ export function examplesDocument(): string {
   return header + files.map((f) => readFileSync(path.join(CONTRACT_DIR, f), 'utf8').trim()).join('\n\n') + '\n';
 }
 
-export function outputs(): Record<string, string> {
+/** Every generated file; `clientFiles` are other clients' operation files to trust as well. */
+export function outputs(clientFiles: string[] = []): Record<string, string> {
   const supergraph = composeSupergraph();
   const files: Record<string, string> = {
     'gateway/supergraph.graphql': supergraph,
@@ -59,24 +66,32 @@ export function outputs(): Record<string, string> {
   files['gateway/src/analysis/cache-hints.generated.ts'] = cacheHintsSource(extractCacheHints(subgraphSdls().map((s) => s.typeDefs)));
   files['docs/configuration.md'] = configurationMarkdown();
   files['gateway/playground/examples.graphql'] = examplesDocument();
-  return files;
+  return { ...files, ...trustedDocumentOutputs(ROOT, clientFiles) };
+}
+
+/** The generated files whose committed copy differs from what compose makes now. */
+export function staleFiles(generated: Record<string, string>, root = ROOT): string[] {
+  return Object.entries(generated)
+    .filter(([relative, content]) => {
+      const file = path.join(root, relative);
+      return !existsSync(file) || readFileSync(file, 'utf8') !== content;
+    })
+    .map(([relative]) => relative);
 }
 
 function main() {
-  const check = process.argv.includes('--check');
-  const stale: string[] = [];
-  for (const [relative, content] of Object.entries(outputs())) {
-    const file = path.join(ROOT, relative);
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    if (current === content) continue;
-    if (check) stale.push(relative);
-    else {
+  const args = process.argv.slice(2);
+  const check = args.includes('--check');
+  const generated = outputs(args.filter((a) => !a.startsWith('--')));
+  const stale = staleFiles(generated);
+  if (!check)
+    for (const relative of stale) {
+      const file = path.join(ROOT, relative);
       mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, content);
+      writeFileSync(file, generated[relative]);
       console.log(`wrote ${relative}`);
     }
-  }
-  if (stale.length > 0) {
+  if (check && stale.length > 0) {
     console.error(`stale: ${stale.join(', ')} — run npm run compose and commit the result`);
     process.exit(1);
   }

@@ -19,9 +19,9 @@ import {
  */
 export const CONTRACT_DIR = path.resolve(__dirname, '..', '..', '..', '..', 'contract');
 
-/** The contract's operation files, storefront first. */
-export function contractFiles(): string[] {
-  return readdirSync(CONTRACT_DIR)
+/** The contract's operation files, storefront first (`dir`: another copy of the contract). */
+export function contractFiles(dir = CONTRACT_DIR): string[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.graphql'))
     .sort()
     .reverse();
@@ -55,19 +55,33 @@ export function contractOperation(name: string, file?: string): string {
   const definitions: DefinitionNode[] = (file ? [file] : contractFiles()).flatMap(
     (f) => contractDocument(f).definitions,
   );
+  const operation = definitions.find(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name,
+  );
+  if (!operation) throw new Error(`operation ${name} is not in the contract (${file ?? CONTRACT_DIR})`);
+  return standaloneOperation(operation, definitions);
+}
+
+/**
+ * The text a client sends for `operation`: the operation, then every fragment it spreads
+ * (transitively, in first-use order), printed. The trusted-documents manifest hashes exactly
+ * this text, so e2e tests, the bench and the manifest agree on every operation's id.
+ */
+export function standaloneOperation(
+  operation: OperationDefinitionNode,
+  definitions: readonly DefinitionNode[],
+): string {
   const fragments = new Map(
     definitions
       .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
       .map((d) => [d.name.value, d]),
   );
-  const operation = definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.name?.value === name);
-  if (!operation) throw new Error(`operation ${name} is not in the contract (${file ?? CONTRACT_DIR})`);
   const needed = new Map<string, FragmentDefinitionNode>();
   const collect = (node: DefinitionNode) =>
     visit(node, {
       FragmentSpread(spread) {
         const fragment = fragments.get(spread.name.value);
-        if (!fragment) throw new Error(`fragment ${spread.name.value} is not in the contract`);
+        if (!fragment) throw new Error(`fragment ${spread.name.value} is not defined`);
         if (!needed.has(fragment.name.value)) {
           needed.set(fragment.name.value, fragment);
           collect(fragment);
