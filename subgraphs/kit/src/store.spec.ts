@@ -1,4 +1,5 @@
-import { MemoryStore, RedisStore, type KeyValueStore } from './store';
+import { MemoryStore, RedisStore, StoreUnavailableError, type KeyValueStore } from './store';
+import { waitFor } from './testing/processes';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from './testing/databases';
 import { TestRedisServer } from './testing/redis-server';
 
@@ -59,5 +60,44 @@ describe('redis store when Redis goes away', () => {
       await store.close();
       await server.stop();
     }
+  });
+});
+
+describe('redis store when Redis stalls (paused: connected, never answering)', () => {
+  let server: TestRedisServer;
+  let store: RedisStore;
+  beforeAll(async () => {
+    server = await TestRedisServer.start();
+    store = new RedisStore(server.url, { commandTimeoutMs: 300, probeIntervalMs: 100 });
+    await store.set('k', 'v');
+  });
+  afterAll(async () => {
+    server.resume();
+    await store.close();
+    await server.stop();
+  });
+
+  it('pays one timeout, then skips Redis for every call until a probe gets an answer', async () => {
+    server.pause();
+    // The first call waits for its timeout and opens the circuit ...
+    await expect(store.get('k')).rejects.toThrow(/timed out/i);
+    expect(store.available).toBe(false);
+    // ... every call after it is refused without asking Redis (no timeout of its own).
+    const calls = [store.get('k'), store.mget(['k']), store.set('k', 'x'), store.setIfAbsent('n', 'x', 1000), store.del('k'), store.incrWindow('w', 1000)];
+    const outcomes = await Promise.allSettled(calls);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+    }
+
+    server.resume();
+    await waitFor(() => store.available, 'a probe to close the circuit');
+    expect(await store.get('k')).toBe('v');
+  });
+
+  it('leaves the circuit closed when Redis answers with an error of its own', async () => {
+    await store.client.lpush('a-list', 'v');
+    await expect(store.get('a-list')).rejects.toThrow(/WRONGTYPE/);
+    expect(store.available).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import Redis, { ReplyError } from 'ioredis';
 import type { Logger } from './logger';
 
 /**
@@ -20,13 +20,46 @@ export interface KeyValueStore {
   close(): Promise<void>;
 }
 
+/** What a store call throws while its circuit is open: Redis was not answering, so it was not asked. */
+export class StoreUnavailableError extends Error {
+  constructor() {
+    super('store unavailable (circuit open): not asked');
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface RedisStoreOptions {
+  commandTimeoutMs?: number;
+  logger?: Logger;
+  keyPrefix?: string;
+  /** While the circuit is open, how often a PING checks whether Redis answers again. */
+  probeIntervalMs?: number;
+}
+
+/**
+ * Redis behind a circuit breaker. A paused or unreachable Redis costs every command its full
+ * timeout, and a request makes several (session, rate limit, cache): one timeout (or a
+ * connection failure) opens the circuit, and from then on calls throw StoreUnavailableError
+ * at once, so each caller takes its fallback without waiting: caches and counters fail open,
+ * a session lookup goes to the users service (the source of truth), which keeps revocation
+ * failing closed. A PING every probeIntervalMs closes the circuit as soon as Redis answers.
+ * Errors Redis itself replies with (a wrong type, a script error) mean Redis is up: they
+ * reach the caller and leave the circuit alone.
+ */
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
   /** Settles on the first connection (or after connectTimeout): commands wait for it once. */
   private readonly firstConnect: Promise<void>;
+  private circuitOpen = false;
+  private probe?: NodeJS.Timeout;
+  private closed = false;
+  private readonly logger?: Logger;
+  private readonly probeIntervalMs: number;
 
-  constructor(url: string, options: { commandTimeoutMs?: number; logger?: Logger; keyPrefix?: string } = {}) {
+  constructor(url: string, options: RedisStoreOptions = {}) {
+    this.logger = options.logger;
+    this.probeIntervalMs = options.probeIntervalMs ?? 1_000;
     this.client = new Redis(url, {
       // Fail fast while Redis is away instead of queueing requests behind it.
       enableOfflineQueue: false,
@@ -52,29 +85,50 @@ export class RedisStore implements KeyValueStore {
     });
   }
 
-  async get(key: string) {
-    await this.firstConnect;
-    return this.client.get(key);
+  /** False while the circuit is open (Redis stopped answering and no probe has succeeded since). */
+  get available(): boolean {
+    return !this.circuitOpen;
   }
-  async mget(keys: string[]) {
+
+  /**
+   * Runs a command unless the circuit is open. Also for callers that use `client` directly
+   * (scripts, pipelines), so they share the one circuit.
+   */
+  async guarded<T>(command: () => Promise<T>): Promise<T> {
+    if (this.circuitOpen) throw new StoreUnavailableError();
     await this.firstConnect;
-    return keys.length === 0 ? [] : this.client.mget(keys);
+    try {
+      return await command();
+    } catch (error) {
+      if (!(error instanceof ReplyError)) this.openCircuit(error);
+      throw error;
+    }
   }
-  async set(key: string, value: string, ttlMs?: number) {
-    await this.firstConnect;
-    if (ttlMs) await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)));
-    else await this.client.set(key, value);
+
+  get(key: string) {
+    return this.guarded(() => this.client.get(key));
   }
-  async setIfAbsent(key: string, value: string, ttlMs: number) {
-    await this.firstConnect;
-    return (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+  mget(keys: string[]) {
+    return this.guarded(async () => (keys.length === 0 ? [] : this.client.mget(keys)));
   }
-  async del(...keys: string[]) {
-    await this.firstConnect;
-    if (keys.length > 0) await this.client.del(...keys);
+  set(key: string, value: string, ttlMs?: number) {
+    return this.guarded(async () => {
+      if (ttlMs) await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)));
+      else await this.client.set(key, value);
+    });
   }
-  async incrWindow(key: string, windowMs: number) {
-    await this.firstConnect;
+  setIfAbsent(key: string, value: string, ttlMs: number) {
+    return this.guarded(async () => (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK');
+  }
+  del(...keys: string[]) {
+    return this.guarded(async () => {
+      if (keys.length > 0) await this.client.del(...keys);
+    });
+  }
+  incrWindow(key: string, windowMs: number) {
+    return this.guarded(() => this.incrWindowNow(key, windowMs));
+  }
+  private async incrWindowNow(key: string, windowMs: number) {
     const result = await this.client
       .multi()
       .incr(key)
@@ -86,16 +140,38 @@ export class RedisStore implements KeyValueStore {
     const ttl = Number(result[2][1]);
     return { count, resetMs: ttl > 0 ? ttl : windowMs };
   }
+  /** Asks Redis even while the circuit is open (this is the probe): an answer closes it. */
   async ping() {
     try {
       await this.firstConnect;
-      return (await this.client.ping()) === 'PONG';
+      const up = (await this.client.ping()) === 'PONG';
+      if (up && this.circuitOpen) {
+        this.circuitOpen = false;
+        this.logger?.info('redis answers again; store circuit closed');
+      }
+      return up;
     } catch {
       return false;
     }
   }
   async close() {
+    this.closed = true;
+    clearTimeout(this.probe);
     this.client.disconnect();
+  }
+
+  private openCircuit(error: unknown) {
+    if (this.circuitOpen || this.closed) return;
+    this.circuitOpen = true;
+    this.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis not answering; store circuit open');
+    const probe = () => {
+      this.probe = setTimeout(async () => {
+        if (this.closed || (await this.ping()) || this.closed) return;
+        probe();
+      }, this.probeIntervalMs);
+      this.probe.unref();
+    };
+    probe();
   }
 }
 

@@ -54,12 +54,22 @@ export class TestRedisServer {
     throw new Error(`test redis-server on port ${this.port} did not start`);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, like a stalled Redis. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
+      child.kill('SIGCONT'); // a paused server dies only once it runs again
     });
   }
 }
