@@ -65,7 +65,7 @@ const RESPONSE_CACHE_FORMAT = 'v2';
 const RESPONSE_CACHE_LOCAL_TTL_MS = 500;
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv) {
-  const config = parseServiceConfig('gateway', gatewayConfigShape, env);
+  const config = parseServiceConfig('gateway', gatewayConfigShape, env, { database: false });
   const production = config.NODE_ENV === 'production';
   for (const name of ['SERVICE_TOKEN_PRIVATE_KEY', 'SERVICE_TOKEN_KID', 'SERVICE_TOKEN_PUBLIC_KEYS'] as const)
     if (!config[name]) throw new ConfigError([`config error: ${name} is required but not set`]);

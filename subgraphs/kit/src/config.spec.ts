@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { ConfigError, parseConfig, port, url } from './config';
 import { parseServiceConfig } from './runtime';
 
+const STORES = { DATABASE_URL: 'postgres://db.example/shop', REDIS_URL: 'redis://redis.example:6379' };
+
 describe('configuration from the environment', () => {
   const shape = { PORT: port(4001), DATABASE_URL: url(['postgres']).optional(), LIMIT: z.coerce.number().int().min(1) };
 
@@ -41,7 +43,43 @@ describe('configuration from the environment', () => {
     const dev = parseServiceConfig('orders', {}, { NODE_ENV: 'development', DATA_DIR: dataDir });
     expect(dev.SERVICE_TOKEN_KID).toBe('orders.dev');
     expect(dev.SERVICE_TOKEN_PUBLIC_KEYS).toContain('gateway.dev');
-    const production = parseServiceConfig('orders', {}, { NODE_ENV: 'production', DATA_DIR: dataDir });
+    const production = parseServiceConfig('orders', {}, { NODE_ENV: 'production', DATA_DIR: dataDir, ...STORES });
     expect(production.SERVICE_TOKEN_KID).toBeUndefined();
+  });
+
+  describe('in production, the stores are required (no embedded database or in-process store per pod)', () => {
+    const problemsOf = (env: NodeJS.ProcessEnv, options?: { database?: boolean }) => {
+      try {
+        parseServiceConfig('orders', {}, env, options);
+        return [];
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+    };
+
+    it('names DATABASE_URL and REDIS_URL, each on its own line, when neither is set', () => {
+      expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+        expect.stringMatching(/^config error: DATABASE_URL is required when NODE_ENV=production/),
+        expect.stringMatching(/^config error: REDIS_URL is required when NODE_ENV=production/),
+      ]);
+      expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: STORES.DATABASE_URL })).toEqual([
+        expect.stringMatching(/^config error: REDIS_URL /),
+      ]);
+      expect(problemsOf({ NODE_ENV: 'production', REDIS_URL: STORES.REDIS_URL, DATABASE_URL: '' })).toEqual([
+        expect.stringMatching(/^config error: DATABASE_URL /),
+      ]);
+    });
+
+    it('asks a service without a database (the gateway) for REDIS_URL only', () => {
+      expect(problemsOf({ NODE_ENV: 'production' }, { database: false })).toEqual([
+        expect.stringMatching(/^config error: REDIS_URL /),
+      ]);
+    });
+
+    it('leaves development and test free to embed them', () => {
+      expect(problemsOf({ NODE_ENV: 'test' })).toEqual([]);
+      expect(problemsOf({ NODE_ENV: 'development', DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'keys-')) })).toEqual([]);
+    });
   });
 });

@@ -39,11 +39,11 @@ export const commonConfigShape = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Address to listen on. */
   HOST: z.string().default('0.0.0.0'),
-  /** Postgres connection for this service's own database. Unset: embedded PGlite under DATA_DIR. */
+  /** Postgres connection for this service's own database. Unset: embedded PGlite under DATA_DIR (refused when NODE_ENV=production). */
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   /** Connections in this service's Postgres pool (embedded PGlite always uses one). */
   DATABASE_POOL_MAX: positiveInt(10),
-  /** Unset: an in-process memory store (fine for one process, not for replicas). */
+  /** Unset: an in-process memory store (fine for one process, not for replicas; refused when NODE_ENV=production). */
   REDIS_URL: url(['redis', 'rediss']).optional(),
   /** Prefix for every key this deployment writes, so environments (or test runs) can share a Redis. */
   REDIS_KEY_PREFIX: z.string().default(''),

@@ -50,10 +50,21 @@ export function withDevDefaults(name: string, env: NodeJS.ProcessEnv): NodeJS.Pr
   return merged;
 }
 
+/**
+ * What each store falls back to when its variable is unset: fine on a laptop, wrong for a
+ * deployment (every replica would keep its own copy, silently).
+ */
+const PRODUCTION_STORES = {
+  DATABASE_URL: 'unset, each process would run its own embedded database',
+  REDIS_URL: 'unset, each process would keep its caches, rate limits and revocation marks in memory',
+} as const;
+
 export function parseServiceConfig<S extends ConfigShape>(
   name: string,
   shape: S,
   env: NodeJS.ProcessEnv,
+  /** The gateway keeps nothing durable: it needs Redis in production, not a database. */
+  options: { database?: boolean } = {},
 ): CommonConfig & ConfigOf<S> {
   const withDefaults = withDevDefaults(name, env);
   const problems: string[] = [];
@@ -68,6 +79,12 @@ export function parseServiceConfig<S extends ConfigShape>(
   };
   const common = attempt(() => parseConfig(commonConfigShape, withDefaults));
   const own = attempt(() => parseConfig(shape, withDefaults));
+  if (common?.NODE_ENV === 'production') {
+    const required = (options.database ?? true) ? (['DATABASE_URL', 'REDIS_URL'] as const) : (['REDIS_URL'] as const);
+    for (const variable of required)
+      if (!common[variable])
+        problems.push(`config error: ${variable} is required when NODE_ENV=production (${PRODUCTION_STORES[variable]})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { ...common!, ...own! };
 }

@@ -107,16 +107,29 @@ describe('users configuration', () => {
     await expect(startUsers(base({ ACCESS_TOKEN_PUBLIC_KEYS: publicKeysJson([other]) }))).rejects.toThrow(/ACCESS_TOKEN_PUBLIC_KEYS has no key for ACCESS_TOKEN_KID/);
   });
 
-  it('a process started without the key exits 1 with one line naming the variable', () => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', ...keys.envFor('users') };
-    delete env.ACCESS_TOKEN_PRIVATE_KEY;
-    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'index.ts')], {
-      env,
+  /** Starts the users entry point as a production process would and waits for it to exit. */
+  const runProcess = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'index.ts')], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', ...env },
       encoding: 'utf8',
       timeout: 30_000,
       cwd: path.join(__dirname, '..'),
     });
+
+  it('a process started without the key exits 1 with one line naming the variable', () => {
+    const env: NodeJS.ProcessEnv = keys.envFor('users');
+    delete env.ACCESS_TOKEN_PRIVATE_KEY;
+    const result = runProcess(env);
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toMatch(/^config error: ACCESS_TOKEN_PRIVATE_KEY is required but not set$/m);
+  });
+
+  it('a production process without DATABASE_URL or REDIS_URL exits 1 naming each, instead of embedding them', () => {
+    const result = runProcess({ LOG_LEVEL: 'silent', PORT: '0', ...keys.envFor('users') });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^config error: DATABASE_URL is required when NODE_ENV=production \(.*embedded database/),
+      expect.stringMatching(/^config error: REDIS_URL is required when NODE_ENV=production \(.*in memory/),
+    ]);
   });
 });
