@@ -93,3 +93,25 @@ export function allowed(policies: K8sObject[], source: PodRef, destination: PodR
   };
   return direction(source, 'Egress', destination) && direction(destination, 'Ingress', source);
 }
+
+/**
+ * An Ingress's routes with the Kubernetes path matching rules: `Exact` matches the path
+ * itself; `Prefix` matches element by element on `/` (a trailing slash is ignored, so
+ * `/playground/` matches `/playground` and `/playground/x`, never `/playgroundx`).
+ */
+export function routes(ingress: K8sObject): { path: string; service: string; matches(path: string): boolean }[] {
+  const elements = (p: string) => p.split('/').filter(Boolean);
+  return (ingress.spec.rules ?? []).flatMap((rule: { http?: { paths: { path: string; pathType: string; backend: { service: { name: string } } }[] } }) =>
+    (rule.http?.paths ?? []).map((route) => ({
+      path: route.path,
+      service: route.backend.service.name,
+      matches: (requested: string) => {
+        const wanted = requested.split('?')[0];
+        if (route.pathType === 'Exact') return wanted === route.path;
+        const prefix = elements(route.path);
+        const parts = elements(wanted);
+        return prefix.every((element, index) => parts[index] === element);
+      },
+    })),
+  );
+}

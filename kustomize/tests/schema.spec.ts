@@ -86,9 +86,9 @@ describe.each(OVERLAYS)('overlay %s: every object matches its schema', (overlay)
   });
 });
 
-describe('the managed-services component', () => {
+describe.each(['production-managed', 'production-vpa'])('the optional component in fixture %s', (fixture) => {
   it('renders with production and validates', () => {
-    expect(check(renderDir('tests/fixtures/production-managed'))).toEqual([]);
+    expect(check(renderDir(`tests/fixtures/${fixture}`))).toEqual([]);
   });
 });
 
