@@ -6,11 +6,10 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { Gauge, Histogram } from 'prom-client';
 import {
-  AppError,
   ConfigError,
   closeServer,
   createErrorFormatter,
@@ -23,7 +22,6 @@ import {
   parsePublicKeys,
   parseServiceConfig,
   RedisStore,
-  sendGraphQLError,
   ServiceClient,
   TokenSigner,
   TokenVerifier,
@@ -34,18 +32,17 @@ import { Authenticator } from './security/authentication';
 import { CACHE_HINTS } from './analysis/cache-hints.generated';
 import { CircuitBreaker, type CircuitState } from './upstream/circuit-breaker';
 import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
-import { countTokens, operationLimitsPlugin, tooComplex, type OperationLimits } from './analysis/limits';
+import { operationLimitsPlugin, type OperationLimits } from './analysis/limits';
 import { mountPlayground } from './http/playground';
 import { authRateLimitPlugin, rateLimitMiddleware } from './security/rate-limit';
 import { cachedResponseFastPath } from './caching/cached-fast-path';
 import { createCacheMetrics, ResponseCache, responseCachePlugin } from './caching/response-cache';
-import { SubgraphSource, type GatewayContext } from './upstream/subgraph-source';
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    gatewayContext?: GatewayContext;
-  }
-}
+import { SubgraphSource } from './upstream/subgraph-source';
+import type { GatewayContext } from './context';
+import { bodyErrors } from './http/body-errors';
+import { identify } from './http/identify';
+import { operationName } from './http/operation-name';
+import { tokenLimit } from './http/token-limit';
 
 export interface RunningGateway {
   port: number;
@@ -249,63 +246,10 @@ export async function startGateway(
     );
   if (config.playground) mountPlayground(app, '/graphql', () => apiSchema);
 
-  const identify = async (req: Request, res: Response, next: NextFunction) => {
-    // The fast path has identified the caller already (token verified, session active).
-    if (req.gatewayContext) return next();
-    try {
-      const identity = await authenticator.identify(req.headers.authorization);
-      const clientIp = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-      req.gatewayContext = {
-        requestId: req.requestId,
-        identity,
-        clientIp,
-        clientKey: identity.userId ? `user:${identity.userId}` : `ip:${clientIp}`,
-      };
-      next();
-    } catch (error) {
-      if (error instanceof AppError) {
-        sendGraphQLError(res, error.httpStatus, error.code, error.message);
-        return;
-      }
-      logger.error({ err: error }, 'authentication failed unexpectedly');
-      sendGraphQLError(
-        res,
-        503,
-        'INTERNAL_SERVER_ERROR',
-        `Cannot verify the session right now (request id ${req.requestId})`,
-      );
-    }
-  };
-  const tokenLimit = (req: Request, res: Response, next: NextFunction) => {
-    const query = (req.body as { query?: unknown } | undefined)?.query;
-    if (typeof query === 'string' && countTokens(query, limits.maxTokens) > limits.maxTokens) {
-      const error = tooComplex(`Query exceeds the token limit of ${limits.maxTokens}`);
-      sendGraphQLError(res, 400, 'OPERATION_TOO_COMPLEX', error.message);
-      return;
-    }
-    next();
-  };
-  const bodyErrors = (error: Error & { type?: string }, _req: Request, res: Response, next: NextFunction) => {
-    if (error.type === 'entity.too.large') {
-      sendGraphQLError(
-        res,
-        413,
-        'BAD_REQUEST',
-        `Request body exceeds the limit of ${config.BODY_LIMIT_BYTES} bytes`,
-      );
-      return;
-    }
-    if (error.type === 'entity.parse.failed') {
-      sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
-      return;
-    }
-    next(error);
-  };
-
   app.use(
     '/graphql',
     express.json({ limit: config.BODY_LIMIT_BYTES }),
-    bodyErrors,
+    bodyErrors(config.BODY_LIMIT_BYTES),
     ...(responseCache
       ? [
           cachedResponseFastPath({
@@ -317,13 +261,10 @@ export async function startGateway(
           }),
         ]
       : []),
-    identify,
+    identify(authenticator, logger),
     rateLimitMiddleware(store, metrics, rateLimits),
-    tokenLimit,
-    (req: Request, _res: Response, next: NextFunction) => {
-      req.operationName = (req.body as { operationName?: string } | undefined)?.operationName ?? undefined;
-      next();
-    },
+    tokenLimit(limits.maxTokens),
+    operationName(),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
         req.prefetchedLookup ? { ...req.gatewayContext!, prefetched: req.prefetchedLookup } : req.gatewayContext!,

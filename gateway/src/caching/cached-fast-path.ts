@@ -10,16 +10,8 @@ import {
 } from '@shop/kit';
 import type { Authenticator } from '../security/authentication';
 import type { RateLimits } from '../security/rate-limit';
-import { cacheKey, type CacheMetrics, type Lookup, type ResponseCache } from './response-cache';
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    /** Set when the fast path already counted this request: the limiter's answer (seconds to wait, or null). */
-    rateLimitRetryAfter?: number | null;
-    /** The cache lookup the fast path already made (handed to the response-cache plugin). */
-    prefetchedLookup?: { key: string; lookup: Lookup };
-  }
-}
+import '../context';
+import { cacheKey, type CacheMetrics, type ResponseCache } from './response-cache';
 
 const BODY_FIELDS = new Set(['query', 'operationName', 'variables', 'extensions']);
 const SHA256_HEX = /^[0-9a-f]{64}$/;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type Redis from 'ioredis';
@@ -5,7 +7,10 @@ import type { Logger } from '@shop/kit';
 import { Counter, type Registry } from 'prom-client';
 import { memoizedCachePolicy, type CacheHints, type CachePolicy } from '../analysis/cache-policy';
 import { invalidationTags, responseTags } from '../analysis/cache-tags';
-import type { GatewayContext } from '../upstream/subgraph-source';
+import type { GatewayContext } from '../context';
+import { decodeEntry, encodeEntry, type CacheEntry, type Lookup, type RequestLookup } from './cache-entry';
+
+export type { CacheEntry, Lookup, RequestLookup } from './cache-entry';
 
 /**
  * The gateway's response cache (docs/caching.md). Public query responses live in Redis under
@@ -17,42 +22,6 @@ import type { GatewayContext } from '../upstream/subgraph-source';
  * replica from the moment its mutation returns, and a response computed from data read
  * before a write can never be stored as fresh after it.
  */
-export interface CacheEntry {
-  /** The response body as sent: `{"data":...}` (JSON, without the trailing newline). */
-  body: string;
-  tags: string[];
-  /** Redis time (µs) read before the response was computed. */
-  t0: number;
-  maxAge: number;
-  /** The operation that was run (for metrics when a hit is served before Apollo). */
-  operation: string | null;
-}
-
-export type Lookup =
-  | { status: 'bypass' }
-  | { status: 'miss'; t0: number }
-  | { status: 'hit'; entry: CacheEntry; ageSeconds: number };
-
-/** What one round trip to Redis answers for a request that may be served before Apollo. */
-export interface RequestLookup {
-  /** The session's state in the store (null: not known there, or no session). */
-  session: string | null;
-  /** The client's rate-limit window after counting this request. */
-  rate: { count: number; resetMs: number };
-  lookup: Lookup;
-}
-
-/** Stored as one string: a header line (tags, t0, maxAge, operation), then the body bytes as sent. */
-function encodeEntry(entry: CacheEntry): string {
-  const { body, ...header } = entry;
-  return `${JSON.stringify(header)}\n${body}`;
-}
-function decodeEntry(raw: string): CacheEntry {
-  const newline = raw.indexOf('\n');
-  if (newline < 0) throw new Error('malformed response cache entry');
-  return { ...(JSON.parse(raw.slice(0, newline)) as Omit<CacheEntry, 'body'>), body: raw.slice(newline + 1) };
-}
-
 interface LocalHit {
   entry: CacheEntry;
   /** The body as sent (with Apollo's trailing newline), encoded once. */
@@ -88,29 +57,10 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
 const TAG_KINDS: Record<string, string> = { E: 'entity', T: 'type', L: 'list' };
 
 /**
- * One command for the fast path's round trip (atomic, like MULTI, but a single command so
- * ioredis can auto-pipeline many concurrent requests into one write): count the request in
- * its rate-limit window, read the session state and, unless the entry is confirmed in memory,
- * the entry and the Redis clock. KEYS: rate-limit key, session key, entry key.
- * ARGV: window ms, read the session (1/0), read the entry (1/0).
+ * One command for the fast path's round trip (request-state.lua): count the request, read the
+ * session state and, unless confirmed in memory, the entry and the Redis clock.
  */
-const REQUEST_STATE_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
-local ttl = redis.call('PTTL', KEYS[1])
-local session = ''
-if ARGV[2] == '1' then session = redis.call('GET', KEYS[2]) or '' end
-local entry = ''
-local seconds = ''
-local micros = ''
-if ARGV[3] == '1' then
-  entry = redis.call('GET', KEYS[3]) or ''
-  local now = redis.call('TIME')
-  seconds = now[1]
-  micros = now[2]
-end
-return {count, ttl, session, entry, seconds, micros}
-`;
+const REQUEST_STATE_SCRIPT = readFileSync(path.join(__dirname, 'request-state.lua'), 'utf8');
 type RequestStateClient = Redis & {
   gatewayRequestState(
     rateKey: string,

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, Response } from 'express';
 import { sendGraphQLError, type KeyValueStore, type ServiceMetrics } from '@shop/kit';
-import type { GatewayContext } from '../upstream/subgraph-source';
+import type { GatewayContext } from '../context';
 
 export interface RateLimits {
   windowSeconds: number;

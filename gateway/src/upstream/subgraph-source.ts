@@ -5,16 +5,7 @@ import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
 import type { CircuitBreaker } from './circuit-breaker';
 import { createHttpFetcher } from './http-fetcher';
-import type { Lookup } from '../caching/response-cache';
-
-export interface GatewayContext {
-  requestId: string;
-  identity: Identity;
-  clientKey: string;
-  clientIp: string;
-  /** The response-cache lookup the fast path already made for this request (cached-fast-path.ts). */
-  prefetched?: { key: string; lookup: Lookup };
-}
+import type { GatewayContext } from '../context';
 
 /**
  * Sends each subgraph fetch with a service token minted for that subgraph only (audience),
