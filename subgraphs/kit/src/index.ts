@@ -3,6 +3,7 @@ export * from './db';
 export * from './errors';
 export * from './graphql';
 export * from './http';
+export * from './input-strings';
 export * from './keys';
 export * from './logger';
 export * from './main';

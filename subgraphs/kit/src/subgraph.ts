@@ -12,6 +12,7 @@ import { AppError, ErrorCode, UnauthenticatedError } from './errors';
 import { closeServer, createHttpBase, listen, sendGraphQLError } from './http';
 import type { Logger } from './logger';
 import { createErrorFormatter, metricsPlugin } from './graphql';
+import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
 import type { CommonConfig, Runtime } from './runtime';
 import { bearerToken, verifyServiceToken, type Identity } from './tokens';
 
@@ -108,6 +109,8 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
             sendInternalError(res, 403, ErrorCode.FORBIDDEN, `${call.caller} may not call ${name}/${path}`);
             return;
           }
+          const malformed = findMalformedString(req.body);
+          if (malformed) throw malformedInputError(malformed);
           const result = await handler(spec.context(baseContext(req, call)), req.body);
           res.json({ data: result ?? null });
         } catch (error) {
@@ -134,6 +137,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       metricsPlugin(metrics) as ApolloServerPlugin<Ctx>,
+      malformedInputPlugin() as ApolloServerPlugin<Ctx>,
     ],
   });
   await apollo.start();

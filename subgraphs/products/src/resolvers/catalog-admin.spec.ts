@@ -232,6 +232,13 @@ describe('entity resolution and the internal lookup', () => {
     expect(bare.status).toBe(401);
     await expect(h.internal('orders').call('products/lookup', { ids: 'nope' })).rejects.toBeInstanceOf(AppError);
   });
+
+  it('internal routes refuse malformed text (NUL) as BAD_USER_INPUT, as GraphQL does', async () => {
+    await expect(h.internal('orders').call('products/lookup', { ids: ['\u0000'] })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      message: 'Argument ids.0 must not contain a NUL character',
+    });
+  });
 });
 
 describe('seed', () => {

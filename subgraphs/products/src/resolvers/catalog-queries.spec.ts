@@ -164,6 +164,27 @@ describe('search and filters', () => {
     expect(n).toBe(all.length);
   });
 
+  // Written into the document, an unpaired surrogate escape does not even parse (graphql-js
+  // refuses it); a NUL escape parses, and the kit refuses it like the variable.
+  it.each([
+    ['a NUL character', 'widget\u0000', 'BAD_USER_INPUT'],
+    ['an unpaired high surrogate', 'widget\uD83D', 'GRAPHQL_PARSE_FAILED'],
+    ['an unpaired low surrogate', '\uDE00widget', 'GRAPHQL_PARSE_FAILED'],
+  ])('refuses a search with %s as BAD_USER_INPUT before it reaches Postgres', async (_, text, literalCode) => {
+    const res = await h.gql(LIST, { filter: { search: text } });
+    expect(res.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/^Argument filter\.search must not contain/),
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', argument: 'filter.search' }),
+      }),
+    ]);
+    expect(res.data ?? null).toBeNull();
+    const literal = await h.gql(`{ products(filter: { search: ${JSON.stringify(text)} }) { totalCount } }`);
+    expect(literal.errors?.[0].extensions?.code).toBe(literalCode);
+    // a well-formed pair (an emoji) is just text
+    expect((await search('widget \uD83D\uDE00')).totalCount).toBeGreaterThan(0);
+  });
+
   it.each(['NEWEST', 'PRICE_ASC', 'PRICE_DESC', 'NAME_ASC'])('combines search, category and price range under %s', async (sort) => {
     const filter = { search: 'widget', categorySlug: 'tools', minPrice: 2500, maxPrice: 4000 };
     const expected = all
