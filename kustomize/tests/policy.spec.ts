@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { playgroundHtml } from '../../gateway/src/playground';
+import { playgroundHtml } from '../../gateway/src/http/playground';
 import { FLOWS, PEERS } from './flows';
 import { allowed, quantity, routes, selects, type PodRef } from './k8s-util';
 import { IMMUTABLE_TAG, RULES } from './rules';
