@@ -1,11 +1,18 @@
 /**
  * The benchmark: `npm run bench` (full, ~10-15 min on 2 cores) or `npm run bench -- --quick`
- * (smoke run, ~3 min). Needs Postgres and Redis on 127.0.0.1 (as the tests do); installs Hive
- * Gateway on demand into bench/.hive. Options: --quick, --no-build, --no-hive, --out <file>,
- * --profile (CPU profiles of our gateway), --hold <s> (start everything, wait, stop),
+ * (smoke run, ~3 min). Needs Postgres, Redis and redis-server on 127.0.0.1 (as the tests do);
+ * installs Hive Gateway on demand into bench/.hive. Options (all parsed in lib/options.ts):
+ * --quick, --no-build, --no-hive, --out <file>, --profile (CPU profiles of our gateways and of
+ * the products and inventory subgraphs), --hold <s> (start everything, wait, stop),
  * --gateway-entry <file> (measure another build of our gateway, e.g. a patched copy),
  * --compare <file> (A/B: our gateway against another build of it, both uncached, catalog only;
- *   add --compare-cached for both with a warm response cache).
+ *   add --compare-cached for both with a warm response cache),
+ * --baseline <git ref> (A/B of the whole stack: the ref built in a worktree, both stacks
+ *   alternately round by round), --rounds <n> / --seconds <s> (shorter runs while developing),
+ * --phases catalog,checkout,scale (which phases run).
+ *
+ * Every measured window also reports the stack's CPU per request: gateway, each subgraph, the
+ * Postgres backends of the stack's databases and its own redis-server (lib/meter.ts).
  *
  * 1. catalog: ProductList/ProductPage through our gateway (response cache off, then on),
  *    vanilla @apollo/gateway, Hive Gateway and a bare node:http ceiling, in alternating rounds;
@@ -14,54 +21,39 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  contractOperation,
-  createTestDatabase,
-  createTestKeys,
-  freePort,
-  postGraphQL,
-  startServiceProcess,
-  TEST_REDIS_URL,
-  uniqueRedisPrefix,
-  type ServiceProcess,
-  type TestDatabase,
-} from '@shop/kit/testing';
+import { contractOperation, createTestKeys, freePort, postGraphQL } from '@shop/kit/testing';
 import { currentSupergraphPath } from '../gateway/src/testing/stack';
+import { describeWorkingTree, prepareBaseline } from './lib/baseline';
 import { catalogChart } from './lib/chart';
 import { load, type LoadResult } from './lib/load';
+import { perRequest, type CpuSplit } from './lib/meter';
+import { parseOptions } from './lib/options';
 import { startProcess, type BenchProcess } from './lib/processes';
 import { summariseProfiles } from './lib/profile';
+import { ADMIN, Stack, SUBGRAPHS, type Subgraph } from './lib/stack';
 import { median, percentile, round } from './lib/stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
-const args = process.argv.slice(2);
-const QUICK = args.includes('--quick');
-const BUILD = !args.includes('--no-build');
-const HIVE = !args.includes('--no-hive');
-/** CPU-profile our uncached gateway (node --cpu-prof) and print where its time goes. */
-const PROFILE = args.includes('--profile');
-const outIndex = args.indexOf('--out');
-/** Another build of our gateway to measure (e.g. a patched copy), instead of gateway/dist/index.js. */
-const gatewayEntryIndex = args.indexOf('--gateway-entry');
-/** A/B of two builds of our gateway, both uncached (catalog only): --compare <entry of build B>. */
-const compareIndex = args.indexOf('--compare');
-const COMPARE_ENTRY = compareIndex >= 0 ? path.resolve(args[compareIndex + 1]) : null;
-/** With --compare: both builds with the response cache on (warm), instead of both uncached. */
-const COMPARE_CACHED = args.includes('--compare-cached');
-const GATEWAY_ENTRY = gatewayEntryIndex >= 0 ? path.resolve(args[gatewayEntryIndex + 1]) : path.join(ROOT, 'gateway', 'dist', 'index.js');
+const options = parseOptions(process.argv.slice(2));
+const QUICK = options.quick;
+const COMPARE_ENTRY = options.compare;
+const COMPARE_CACHED = options.compareCached;
+const GATEWAY_ENTRY = options.gatewayEntry ?? path.join(ROOT, 'gateway', 'dist', 'index.js');
 
-const plan = QUICK
-  ? { rounds: 1, seconds: 3, warmup: 1, connections: 16, checkoutSeconds: 3, buyers: [10], small: 1000, large: 5000, scaleSeconds: 3 }
-  : { rounds: 3, seconds: 8, warmup: 2, connections: 16, checkoutSeconds: 10, buyers: [10, 50], small: 1000, large: 100_000, scaleSeconds: 10 };
-const SUBGRAPHS = ['users', 'products', 'inventory', 'payments', 'orders'] as const;
-type Subgraph = (typeof SUBGRAPHS)[number];
+const plan = {
+  ...(QUICK
+    ? { rounds: 1, seconds: 3, warmup: 1, connections: 16, checkoutSeconds: 3, buyers: [10], small: 1000, large: 5000, scaleSeconds: 3 }
+    : { rounds: 3, seconds: 8, warmup: 2, connections: 16, checkoutSeconds: 10, buyers: [10, 50], small: 1000, large: 100_000, scaleSeconds: 10 }),
+  ...(options.rounds ? { rounds: options.rounds } : {}),
+  ...(options.seconds ? { seconds: options.seconds, checkoutSeconds: options.seconds, scaleSeconds: options.seconds } : {}),
+};
 
 // Every loop below is bounded; this is the last resort if something hangs anyway.
-const WATCHDOG_MS = (QUICK ? 15 : 40) * 60_000;
+const WATCHDOG_MS = (QUICK ? 15 : options.baseline ? 60 : 40) * 60_000 + (options.soak ?? 0) * 60_000;
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 /** 1-minute load average: the machine is shared, so every line says how busy it was. */
@@ -76,12 +68,21 @@ interface Target {
   headers: Record<string, string>;
 }
 
+/** A load's figures with the stack's CPU during it, per request and per process. */
+type Measured = LoadResult & { stackCpu?: CpuSplit };
+
+interface Run {
+  stamp: string;
+  logDir: string;
+  cleanup: (() => Promise<void>)[];
+}
+
 async function main() {
   mkdirSync(path.join(RESULTS, 'logs'), { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const logDir = path.join(RESULTS, 'logs', stamp);
   mkdirSync(logDir, { recursive: true });
-  const cleanup: (() => Promise<void>)[] = [];
+  const run: Run = { stamp, logDir, cleanup: [] };
   const watchdog = setTimeout(() => {
     log(`watchdog: still running after ${WATCHDOG_MS / 60_000} min, giving up`);
     void runCleanup().finally(() => process.exit(2));
@@ -90,366 +91,19 @@ async function main() {
   let cleaning: Promise<void> | undefined;
   function runCleanup(): Promise<void> {
     cleaning ??= (async () => {
-      for (const step of cleanup.reverse()) await step().catch(() => undefined);
+      for (const step of run.cleanup.reverse()) await step().catch(() => undefined);
     })();
     return cleaning;
   }
   process.once('SIGINT', () => void runCleanup().finally(() => process.exit(130)));
 
   try {
-    if (BUILD) {
+    if (options.build) {
       log('building (npx turbo run build)');
       execFileSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
     }
-    const hiveBin = HIVE ? ensureHive() : null;
-    const machine = describeMachine(hiveBin);
-    log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memory}`);
-    const responseCacheSwitch = readFileSync(path.join(ROOT, 'gateway', 'src', 'env.ts'), 'utf8').includes('RESPONSE_CACHE_ENABLED');
-    if (!responseCacheSwitch) log('note: the gateway has no RESPONSE_CACHE_ENABLED yet, so "cached" and "uncached" run the same code');
-
-    // ------------------------------------------------------------------ platform
-    const keys = createTestKeys();
-    const names = [...SUBGRAPHS, 'gateway', 'gatewayCached', 'gatewayB', 'vanilla', 'hive', 'ceilingList', 'ceilingPage'];
-    const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<string, number>;
-    const urls = Object.fromEntries(SUBGRAPHS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${ports[n]}`]));
-    const common: Record<string, string> = {
-      NODE_ENV: 'production',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: uniqueRedisPrefix('bench'),
-      ...urls,
-    };
-    const databases: Partial<Record<Subgraph, TestDatabase>> = {};
-    for (const name of SUBGRAPHS) databases[name] = await createTestDatabase(`bench_${name}`);
-    cleanup.push(async () => {
-      for (const db of Object.values(databases)) await db!.drop().catch(() => undefined);
-    });
-    const adminEmail = 'bench-admin@bench.test';
-    const adminPassword = 'bench-admin-password-1';
-    const subgraphEnv = (name: Subgraph, extra: Record<string, string> = {}) => ({
-      ...common,
-      ...keys.envFor(name),
-      // The subgraphs are the same for every gateway; warn keeps their logging off the 2 cores.
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: databases[name]!.url,
-      ...(name === 'users' ? { BCRYPT_COST: '10', ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: adminPassword } : {}),
-      ...extra,
-    });
-
-    log(`seeding ${plan.small} products and their stock`);
-    seed(subgraphEnv('products'), subgraphEnv('inventory'), plan.small);
-
-    const services: Partial<Record<Subgraph, ServiceProcess>> = {};
-    const startSubgraph = async (name: Subgraph, extra: Record<string, string> = {}) => {
-      services[name] = await startServiceProcess({
-        name,
-        entry: path.join(ROOT, 'subgraphs', name, 'dist', 'index.js'),
-        port: ports[name],
-        env: subgraphEnv(name, extra),
-      });
-    };
-    cleanup.push(async () => {
-      for (const service of Object.values(services)) if (service) await stopService(service);
-    });
-    for (const name of SUBGRAPHS) await startSubgraph(name);
-    log('subgraphs up');
-
-    const supergraphPath = currentSupergraphPath();
-    // Vanilla and Hive read routing URLs from the supergraph: point them at this run's ports.
-    const routedSupergraph = path.join(logDir, 'supergraph.graphql');
-    writeFileSync(
-      routedSupergraph,
-      readFileSync(supergraphPath, 'utf8').replace(
-        /@join__graph\(name: "(\w+)", url: "[^"]*"\)/g,
-        (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${ports[name]}/graphql")`,
-      ),
-    );
-
-    const processes: BenchProcess[] = [];
-    cleanup.push(async () => {
-      for (const p of processes) await p.kill();
-    });
-    const gatewayEnv = (cache: boolean) => ({
-      ...common,
-      ...keys.envFor('gateway'),
-      // As in production: token verification, rate limits (raised so the bench is not
-      // throttled), operation limits at their defaults, info-level request logs.
-      LOG_LEVEL: 'info',
-      SUPERGRAPH_PATH: supergraphPath,
-      RATE_LIMIT_MAX: '1000000000',
-      AUTH_RATE_LIMIT_MAX: '1000000',
-      RESPONSE_CACHE_ENABLED: String(cache),
-    });
-    const profileDir = path.join(logDir, 'profile');
-    const nodeProcess = (name: string, entry: string, env: Record<string, string>, port: number, nodeArgs: string[] = []) =>
-      startProcess({ name, command: process.execPath, args: [...nodeArgs, entry], env, port, logFile: path.join(logDir, `${name}.log`) }).then(
-        (p) => (processes.push(p), p),
-      );
-    const ours = await nodeProcess(
-      'gateway',
-      GATEWAY_ENTRY,
-      gatewayEnv(false),
-      ports.gateway,
-      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'uncached')}`] : [],
-    );
-    const oursCached = await nodeProcess(
-      'gateway-cached',
-      GATEWAY_ENTRY,
-      gatewayEnv(true),
-      ports.gatewayCached,
-      PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, 'cached')}`] : [],
-    );
-    const patched = COMPARE_ENTRY ? await nodeProcess('gateway-b', COMPARE_ENTRY, gatewayEnv(COMPARE_CACHED), ports.gatewayB) : null;
-    const tokenEnv = {
-      NODE_ENV: 'production',
-      SUPERGRAPH_PATH: routedSupergraph,
-      SERVICE_TOKEN_PRIVATE_KEY: keys.services.gateway.privateKey,
-      SERVICE_TOKEN_KID: keys.services.gateway.kid,
-    };
-    const vanilla = await nodeProcess('vanilla', path.join(__dirname, 'gateways', 'vanilla.cjs'), tokenEnv, ports.vanilla);
-    let hive: BenchProcess | null = null;
-    let hiveProblem: string | null = HIVE ? null : 'skipped (--no-hive)';
-    if (hiveBin) {
-      try {
-        hive = await startProcess({
-          name: 'hive',
-          command: process.execPath,
-          args: [hiveBin, 'supergraph', routedSupergraph, '-c', path.join(__dirname, 'gateways', 'hive.config.mjs'), '--port', String(ports.hive), '--host', '127.0.0.1'],
-          env: tokenEnv,
-          port: ports.hive,
-          cwd: path.join(__dirname, '.hive'),
-          logFile: path.join(logDir, 'hive.log'),
-        });
-        processes.push(hive);
-      } catch (error) {
-        hiveProblem = `Hive Gateway did not start: ${(error as Error).message}`;
-        log(hiveProblem);
-      }
-    }
-    log('gateways up');
-    const holdIndex = args.indexOf('--hold');
-    if (holdIndex >= 0) {
-      // For profiling by hand: everything stays up (bounded) while you probe it.
-      const seconds = Math.min(1800, Number(args[holdIndex + 1]) || 300);
-      log(`holding for ${seconds} s: ours ${ours.url}, cached ${oursCached.url}, vanilla ${vanilla.url}${hive ? `, hive ${hive.url}` : ''}`);
-      log(`subgraphs: ${JSON.stringify(urls)}; gateway env in ${path.join(logDir, 'gateway.env.json')}`);
-      writeFileSync(path.join(logDir, 'gateway.env.json'), JSON.stringify(gatewayEnv(false), null, 2));
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      return;
-    }
-
-    // ------------------------------------------------------------------ users and documents
-    const gql = (url: string, query: string, variables: Record<string, unknown> = {}, token?: string) =>
-      postGraphQL(url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
-    const register = async (email: string) => {
-      const result = await gql(ours.url, contractOperation('Register'), {
-        input: { email, password: 'bench-password-1', firstName: 'Bench', lastName: 'Buyer' },
-      });
-      const token = (result.data as { register?: { accessToken: string } } | null)?.register?.accessToken;
-      if (!token) throw new Error(`register ${email} failed: ${JSON.stringify(result.errors)}`);
-      return token;
-    };
-    const customerToken = await register(`reader-${randomUUID()}@bench.test`);
-    const auth = { authorization: `Bearer ${customerToken}` };
-
-    const productList = { query: contractOperation('ProductList'), variables: { first: 20 }, operationName: 'ProductList' };
-    const firstPage = await gql(ours.url, productList.query, productList.variables, customerToken);
-    const slug = (firstPage.data as { products: { edges: { node: { slug: string } }[] } }).products.edges[0].node.slug;
-    const productPage = { query: contractOperation('ProductPage'), variables: { slug }, operationName: 'ProductPage' };
-    const operations = [
-      { name: 'ProductList', body: JSON.stringify(productList), ceiling: 'ceilingList' },
-      { name: 'ProductPage', body: JSON.stringify(productPage), ceiling: 'ceilingPage' },
-    ];
-
-    // The ceiling answers with the very bytes our gateway gave, and every target must give
-    // the same data before it is measured.
-    const targetsFor: Record<string, Target[]> = {};
-    for (const op of operations) {
-      const reference = await fetch(ours.url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: op.body });
-      const bytes = Buffer.from(await reference.arrayBuffer());
-      const referenceData = JSON.parse(bytes.toString('utf8'));
-      if (referenceData.errors || !referenceData.data) throw new Error(`${op.name} through our gateway failed: ${bytes.toString('utf8')}`);
-      const bodyFile = path.join(logDir, `${op.name}.response.json`);
-      writeFileSync(bodyFile, bytes);
-      const ceiling = await nodeProcess(op.ceiling, path.join(__dirname, 'gateways', 'ceiling.cjs'), { BODY_FILE: bodyFile }, ports[op.ceiling]);
-      const targets: Target[] = [
-        { key: 'ours', label: 'ours, uncached', process: ours, headers: auth },
-        { key: 'oursCached', label: 'ours, warm cache', process: oursCached, headers: auth },
-        { key: 'vanilla', label: 'vanilla @apollo/gateway', process: vanilla, headers: auth },
-        ...(hive ? [{ key: 'hive', label: 'Hive Gateway', process: hive, headers: auth }] : []),
-        { key: 'ceiling', label: 'node:http ceiling', process: ceiling, headers: auth },
-      ];
-      for (const target of targets) {
-        const response = await fetch(target.process.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...target.headers },
-          body: op.body,
-        });
-        const body = (await response.json()) as { data?: unknown; errors?: unknown };
-        if (body.errors || JSON.stringify(body.data) !== JSON.stringify(referenceData.data)) {
-          const problem = `${target.label} answered ${op.name} differently: ${JSON.stringify(body).slice(0, 500)}`;
-          if (target.key === 'hive') {
-            hiveProblem = problem;
-            log(problem);
-            continue;
-          }
-          throw new Error(problem);
-        }
-      }
-      targetsFor[op.name] = patched
-        ? [targets[COMPARE_CACHED ? 1 : 0], { key: 'oursB', label: `ours B, ${COMPARE_CACHED ? 'warm cache' : 'uncached'}`, process: patched, headers: auth }]
-        : targets.filter((t) => t.key !== 'hive' || !hiveProblem);
-    }
-
-    // ------------------------------------------------------------------ 1. catalog
-    const catalog: Record<string, Record<string, LoadResult[]>> = {};
-    for (const op of operations) {
-      catalog[op.name] = {};
-      for (let round = 1; round <= plan.rounds; round++) {
-        for (const target of targetsFor[op.name]) {
-          await load({ url: target.process.url, body: op.body, headers: target.headers, connections: plan.connections, seconds: plan.warmup });
-          const cpuBefore = target.process.cpuMs();
-          const result = await load({
-            url: target.process.url,
-            body: op.body,
-            headers: target.headers,
-            connections: plan.connections,
-            seconds: plan.seconds,
-          });
-          result.cpuMsPerRequest = (target.process.cpuMs() - cpuBefore) / Math.max(1, result.requests);
-          (catalog[op.name][target.key] ??= []).push(result);
-          log(
-            `${op.name} round ${round} ${target.label.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  p99 ${ms(result.p99)}  errors ${result.errors}  cpu ${result.cpuMsPerRequest!.toFixed(2)} ms/req  load ${loadAverage()}`,
-          );
-        }
-      }
-    }
-    const rss: Record<string, number> = {
-      ours: ours.peakRssMb(),
-      oursCached: oursCached.peakRssMb(),
-      vanilla: vanilla.peakRssMb(),
-      ...(hive && !hiveProblem ? { hive: hive.peakRssMb() } : {}),
-      ceiling: Math.max(...processes.filter((p) => p.name.startsWith('ceiling')).map((p) => p.peakRssMb())),
-    };
-    if (patched) {
-      const summary = summarise(catalog, { ours: ours.peakRssMb(), oursCached: oursCached.peakRssMb(), oursB: patched.peakRssMb() });
-      printTables(summary, [], []);
-      for (const s of summary) {
-        const [a, b] = [s.targets.find((t) => t.key === (COMPARE_CACHED ? 'oursCached' : 'ours'))!, s.targets.find((t) => t.key === 'oursB')!];
-        log(`${s.operation}: B ÷ A throughput ${(b.rps / a.rps).toFixed(2)}, A ÷ B CPU per request ${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}`);
-      }
-      writeFileSync(path.join(RESULTS, `compare-${stamp}.json`), `${JSON.stringify({ a: GATEWAY_ENTRY, b: COMPARE_ENTRY, summary, rounds: catalog }, null, 2)}\n`);
-      return;
-    }
-    // Done with the peers: give their memory and any background work back.
-    for (const p of processes.filter((p) => p !== ours && p !== oursCached)) await p.kill();
-
-    // ------------------------------------------------------------------ 2. checkout
-    const adminLogin = await gql(ours.url, contractOperation('Login'), { input: { email: adminEmail, password: adminPassword } });
-    const adminToken = (adminLogin.data as { login?: { accessToken: string } } | null)?.login?.accessToken;
-    if (!adminToken) throw new Error(`admin login failed: ${JSON.stringify(adminLogin.errors)}`);
-    const maxBuyers = Math.max(...plan.buyers);
-    // Product ids as a client finds them: paging through ProductList.
-    const catalogIds: string[] = [];
-    let after: string | null = null;
-    for (let page = 0; page < 20 && catalogIds.length < maxBuyers + 1; page++) {
-      const result = await gql(ours.url, productList.query, { first: 20, after }, customerToken);
-      const products = (result.data as { products?: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string | null } } } | null)
-        ?.products;
-      if (!products) throw new Error(`ProductList failed: ${JSON.stringify(result.errors)}`);
-      catalogIds.push(...products.edges.map((e) => e.node.id));
-      after = products.pageInfo.endCursor;
-    }
-    const hotProduct = catalogIds[0];
-    const distinctProducts = catalogIds.slice(1, maxBuyers + 1);
-    if (distinctProducts.length < maxBuyers) throw new Error(`only ${catalogIds.length} products to check out`);
-    for (const productId of [hotProduct, ...distinctProducts]) {
-      const result = await gql(ours.url, contractOperation('SetStock'), { productId, onHand: 1_000_000 }, adminToken);
-      if (result.errors) throw new Error(`setStock failed: ${JSON.stringify(result.errors)}`);
-    }
-    log(`registering ${maxBuyers} buyers`);
-    const buyers: string[] = [];
-    for (let i = 0; i < maxBuyers; i += 5)
-      buyers.push(...(await Promise.all(Array.from({ length: Math.min(5, maxBuyers - i) }, () => register(`buyer-${randomUUID()}@bench.test`)))));
-
-    const checkout: (CheckoutResult & { buyers: number; mode: string })[] = [];
-    for (const concurrency of plan.buyers)
-      for (const mode of ['distinct', 'hot'] as const) {
-        const productFor = (i: number) => (mode === 'hot' ? hotProduct : distinctProducts[i]);
-        await runCheckouts(ours.url, buyers.slice(0, concurrency), productFor, Math.min(2, plan.checkoutSeconds));
-        const result = await runCheckouts(ours.url, buyers.slice(0, concurrency), productFor, plan.checkoutSeconds);
-        const entry = { buyers: concurrency, mode, ...result };
-        checkout.push(entry);
-        log(
-          `checkout ${concurrency} buyers ${mode.padEnd(8)} ${result.checkoutsPerSecond.toFixed(1)} checkouts/s  p50 ${result.p50} ms  p95 ${result.p95} ms  errors ${result.errors}${result.errorSample ? ` (${result.errorSample})` : ''}`,
-        );
-      }
-
-    // ------------------------------------------------------------------ 3. scale
-    const scale: { products: number; p50: number; p95: number; p99: number; rps: number; errors: number }[] = [];
-    const measureScale = async (products: number) => {
-      const body = JSON.stringify(productList);
-      await load({ url: ours.url, body, headers: auth, connections: plan.connections, seconds: plan.warmup });
-      const result = await load({ url: ours.url, body, headers: auth, connections: plan.connections, seconds: plan.scaleSeconds });
-      scale.push({
-        products,
-        p50: round(result.p50, 1)!,
-        p95: round(result.p95, 1)!,
-        p99: round(result.p99, 1)!,
-        rps: round(result.rps, 0)!,
-        errors: result.errors,
-      });
-      log(`scale ${products} products: ProductList p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  (${result.rps.toFixed(0)} rps, errors ${result.errors})`);
-    };
-    await measureScale(plan.small);
-    log(`seeding up to ${plan.large} products (products and inventory restarted on a fresh cache prefix)`);
-    await stopService(services.products!);
-    await stopService(services.inventory!);
-    seed(subgraphEnv('products'), subgraphEnv('inventory'), plan.large);
-    const freshPrefix = { REDIS_KEY_PREFIX: uniqueRedisPrefix('bench') };
-    await startSubgraph('products', freshPrefix);
-    await startSubgraph('inventory', freshPrefix);
-    // The gateway may need a moment (its pooled connections to the old processes are gone,
-    // and its circuit breaker may have opened): bounded retries.
-    let total: number | undefined;
-    let lastErrors: unknown;
-    for (let attempt = 0; attempt < 40 && total !== plan.large; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-      const check = await gql(ours.url, productList.query, productList.variables, customerToken);
-      total = (check.data as { products?: { totalCount: number } } | null)?.products?.totalCount;
-      lastErrors = check.errors;
-    }
-    if (total !== plan.large)
-      throw new Error(`expected ${plan.large} products after seeding, the gateway says ${total}: ${JSON.stringify(lastErrors)}`);
-    await measureScale(plan.large);
-    rss.ours = Math.max(rss.ours, ours.peakRssMb());
-
-    // ------------------------------------------------------------------ report
-    const summary = summarise(catalog, rss);
-    const report = {
-      when: new Date().toISOString(),
-      mode: QUICK ? 'quick' : 'full',
-      machine,
-      plan,
-      notes: {
-        gatewayEntry: path.relative(ROOT, GATEWAY_ENTRY),
-        responseCacheSwitch,
-        hive: hiveProblem ?? 'ok',
-        ours: 'NODE_ENV=production, LOG_LEVEL=info, signed-in access token, rate limits on (raised), default operation limits',
-      },
-      catalog: summary,
-      rounds: catalog,
-      checkout,
-      scale,
-    };
-    printTables(report.catalog, checkout, scale);
-    const jsonFile = outIndex >= 0 ? path.resolve(args[outIndex + 1]) : path.join(RESULTS, `bench-${stamp}.json`);
-    writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const svg = catalogChart(report);
-    writeFileSync(path.join(RESULTS, 'chart.svg'), svg);
-    // The committed chart BENCHMARKS.md shows is only replaced by a full run.
-    if (!QUICK) writeFileSync(path.join(__dirname, 'chart.svg'), svg);
-    log(`results: ${jsonFile}, chart: ${path.join(RESULTS, 'chart.svg')}${QUICK ? '' : ' and bench/chart.svg'}; process logs in ${logDir}`);
+    if (options.baseline) await abRun(run);
+    else await peersRun(run);
   } finally {
     await runCleanup();
     clearTimeout(watchdog);
@@ -457,42 +111,547 @@ async function main() {
   }
 }
 
+// ---------------------------------------------------------------------- users, documents, checks
+
+const gql = (url: string, query: string, variables: Record<string, unknown> = {}, token?: string) =>
+  postGraphQL(url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
+
+async function register(url: string, email: string): Promise<string> {
+  const result = await gql(url, contractOperation('Register'), {
+    input: { email, password: 'bench-password-1', firstName: 'Bench', lastName: 'Buyer' },
+  });
+  const token = (result.data as { register?: { accessToken: string } } | null)?.register?.accessToken;
+  if (!token) throw new Error(`register ${email} failed: ${JSON.stringify(result.errors)}`);
+  return token;
+}
+
+const productListRequest = { query: contractOperation('ProductList'), variables: { first: 20 }, operationName: 'ProductList' };
+
+/** The catalog operations as request bodies (ProductPage of the first listed product). */
+async function catalogOperations(url: string, token: string): Promise<{ name: string; body: string; ceiling: string }[]> {
+  const firstPage = await gql(url, productListRequest.query, productListRequest.variables, token);
+  const edges = (firstPage.data as { products?: { edges: { node: { slug: string } }[] } } | null)?.products?.edges;
+  if (!edges?.length) throw new Error(`ProductList failed: ${JSON.stringify(firstPage.errors)}`);
+  const productPage = { query: contractOperation('ProductPage'), variables: { slug: edges[0].node.slug }, operationName: 'ProductPage' };
+  return [
+    { name: 'ProductList', body: JSON.stringify(productListRequest), ceiling: 'ceilingList' },
+    { name: 'ProductPage', body: JSON.stringify(productPage), ceiling: 'ceilingPage' },
+  ];
+}
+
+/** The response a target gives an operation; throws unless it is data without errors. */
+async function answer(url: string, body: string, headers: Record<string, string>): Promise<{ bytes: Buffer; data: unknown }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const parsed = JSON.parse(bytes.toString('utf8')) as { data?: unknown; errors?: unknown };
+  if (parsed.errors || !parsed.data) throw new Error(`${url} answered with errors: ${bytes.toString('utf8').slice(0, 500)}`);
+  return { bytes, data: parsed.data };
+}
+
+/** Warm-up, then a measured load with the stack's CPU per request (split per process). */
+async function measuredLoad(stack: Stack, target: BenchProcess, body: string, headers: Record<string, string>): Promise<Measured> {
+  await load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.warmup });
+  const { result, cpu } = await stack.measure(target, () =>
+    load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.seconds }),
+  );
+  return { ...result, cpuMsPerRequest: cpu.gateway / Math.max(1, result.requests), stackCpu: perRequest(cpu, result.requests) };
+}
+
+const cpuColumns = (split?: CpuSplit) =>
+  split
+    ? `stack ${split.total.toFixed(2)} ms/req (${Object.entries(split)
+        .filter(([k, v]) => k !== 'total' && v >= 0.005)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')})`
+    : '';
+
+// ---------------------------------------------------------------------- checkout
+
+interface CheckoutSetup {
+  buyers: string[];
+  hotProduct: string;
+  distinctProducts: string[];
+}
+
+/** An admin stocks the products (1,000,000 each, so nothing sells out) and buyers register. */
+async function prepareCheckout(url: string, customerToken: string, maxBuyers: number): Promise<CheckoutSetup> {
+  const adminLogin = await gql(url, contractOperation('Login'), { input: { email: ADMIN.email, password: ADMIN.password } });
+  const adminToken = (adminLogin.data as { login?: { accessToken: string } } | null)?.login?.accessToken;
+  if (!adminToken) throw new Error(`admin login failed: ${JSON.stringify(adminLogin.errors)}`);
+  // Product ids as a client finds them: paging through ProductList.
+  const catalogIds: string[] = [];
+  let after: string | null = null;
+  for (let page = 0; page < 20 && catalogIds.length < maxBuyers + 1; page++) {
+    const result = await gql(url, productListRequest.query, { first: 20, after }, customerToken);
+    const products = (result.data as { products?: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string | null } } } | null)
+      ?.products;
+    if (!products) throw new Error(`ProductList failed: ${JSON.stringify(result.errors)}`);
+    catalogIds.push(...products.edges.map((e) => e.node.id));
+    after = products.pageInfo.endCursor;
+  }
+  const hotProduct = catalogIds[0];
+  const distinctProducts = catalogIds.slice(1, maxBuyers + 1);
+  if (distinctProducts.length < maxBuyers) throw new Error(`only ${catalogIds.length} products to check out`);
+  for (const productId of [hotProduct, ...distinctProducts]) {
+    const result = await gql(url, contractOperation('SetStock'), { productId, onHand: 1_000_000 }, adminToken);
+    if (result.errors) throw new Error(`setStock failed: ${JSON.stringify(result.errors)}`);
+  }
+  log(`registering ${maxBuyers} buyers`);
+  const buyers: string[] = [];
+  for (let i = 0; i < maxBuyers; i += 5)
+    buyers.push(...(await Promise.all(Array.from({ length: Math.min(5, maxBuyers - i) }, () => register(url, `buyer-${randomUUID()}@bench.test`)))));
+  return { buyers, hotProduct, distinctProducts };
+}
+
+type CheckoutRow = CheckoutResult & { buyers: number; mode: string; stackCpu?: CpuSplit };
+
+async function measuredCheckouts(stack: Stack, url: string, setup: CheckoutSetup, concurrency: number, mode: 'distinct' | 'hot'): Promise<CheckoutRow> {
+  const productFor = (i: number) => (mode === 'hot' ? setup.hotProduct : setup.distinctProducts[i]);
+  const buyers = setup.buyers.slice(0, concurrency);
+  await runCheckouts(url, buyers, productFor, Math.min(2, plan.checkoutSeconds));
+  const { result, cpu } = await stack.measure(stack.gateways.ours, () => runCheckouts(url, buyers, productFor, plan.checkoutSeconds));
+  // Per checkout (each also added one item to a cart).
+  return { buyers: concurrency, mode, ...result, stackCpu: perRequest(cpu, result.checkouts) };
+}
+
+const checkoutLine = (row: CheckoutRow) =>
+  `${row.checkoutsPerSecond.toFixed(1)} checkouts/s  p50 ${row.p50} ms  p95 ${row.p95} ms  errors ${row.errors}${row.errorSample ? ` (${row.errorSample})` : ''}  ${cpuColumns(row.stackCpu)}`;
+
+// ---------------------------------------------------------------------- A/B of whole stacks
+
+/**
+ * `--baseline <ref>`: the working tree's stack (A) and the ref's (B), each with its own
+ * databases, redis-server, subgraphs and gateways, the same seeded catalog; every
+ * measurement runs on A then B, round by round, so both see the same machine.
+ */
+async function abRun(run: Run) {
+  const baseline = prepareBaseline(options.baseline!, ROOT, log);
+  const working = describeWorkingTree(ROOT);
+  log(`A/B: A = working tree (${working}), B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})`);
+  const keys = createTestKeys();
+  const gateways = [
+    { key: 'ours', cache: false },
+    { key: 'oursCached', cache: true },
+  ];
+  const stackOptions = {
+    keys,
+    logDir: run.logDir,
+    products: plan.small,
+    gateways,
+    profileDir: options.profile ? path.join(run.logDir, 'profile') : undefined,
+    log,
+  };
+  const stacks: { key: 'a' | 'b'; label: string; stack: Stack }[] = [];
+  run.cleanup.push(async () => {
+    for (const { stack } of stacks) await stack.stop();
+  });
+  stacks.push({
+    key: 'a',
+    label: `A ${working}`,
+    stack: await Stack.start({ ...stackOptions, label: '', root: ROOT, supergraphPath: currentSupergraphPath() }),
+  });
+  stacks.push({
+    key: 'b',
+    label: `B ${baseline.commit.slice(0, 7)}`,
+    stack: await Stack.start({ ...stackOptions, label: 'base', root: baseline.root, supergraphPath: path.join(baseline.root, 'gateway', 'supergraph.graphql') }),
+  });
+  log('both stacks up');
+
+  const readers = await Promise.all(stacks.map(({ stack }) => register(stack.gateways.ours.url, `reader-${randomUUID()}@bench.test`)));
+  const operations = await catalogOperations(stacks[0].stack.gateways.ours.url, readers[0]);
+  // Same data from both stacks, cached and not, before anything is measured.
+  for (const op of operations) {
+    const reference = await answer(stacks[0].stack.gateways.ours.url, op.body, { authorization: `Bearer ${readers[0]}` });
+    for (const [i, { stack, label }] of stacks.entries())
+      for (const gateway of Object.values(stack.gateways)) {
+        const { data } = await answer(gateway.url, op.body, { authorization: `Bearer ${readers[i]}` });
+        if (JSON.stringify(data) !== JSON.stringify(reference.data)) throw new Error(`${label} ${gateway.name} answered ${op.name} differently`);
+      }
+  }
+
+  const catalog: { operation: string; gateway: string; a: Measured[]; b: Measured[] }[] = [];
+  if (options.phases.has('catalog'))
+    for (const op of operations)
+      for (const gateway of gateways) {
+        const row = { operation: op.name, gateway: gateway.key, a: [] as Measured[], b: [] as Measured[] };
+        catalog.push(row);
+        for (let round = 1; round <= plan.rounds; round++)
+          for (const [i, { key, label, stack }] of stacks.entries()) {
+            const result = await measuredLoad(stack, stack.gateways[gateway.key], op.body, { authorization: `Bearer ${readers[i]}` });
+            row[key].push(result);
+            log(
+              `${op.name} ${gateway.cache ? 'warm cache' : 'uncached'} round ${round} ${label.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  errors ${result.errors}  ${cpuColumns(result.stackCpu)}  load ${loadAverage()}`,
+            );
+          }
+      }
+
+  const checkout: { buyers: number; mode: string; a: CheckoutRow[]; b: CheckoutRow[] }[] = [];
+  if (options.phases.has('checkout')) {
+    const maxBuyers = Math.max(...plan.buyers);
+    const setups = [];
+    for (const [i, { stack }] of stacks.entries()) setups.push(await prepareCheckout(stack.gateways.ours.url, readers[i], maxBuyers));
+    for (const concurrency of plan.buyers)
+      for (const mode of ['distinct', 'hot'] as const) {
+        const row = { buyers: concurrency, mode, a: [] as CheckoutRow[], b: [] as CheckoutRow[] };
+        checkout.push(row);
+        for (let round = 1; round <= plan.rounds; round++)
+          for (const [i, { key, label, stack }] of stacks.entries()) {
+            const result = await measuredCheckouts(stack, stack.gateways.ours.url, setups[i], concurrency, mode);
+            row[key].push(result);
+            log(`checkout ${concurrency} buyers ${mode.padEnd(8)} round ${round} ${label.padEnd(12)} ${checkoutLine(result)}  load ${loadAverage()}`);
+          }
+      }
+  }
+
+  const rss = Object.fromEntries(stacks.map(({ key, stack }) => [key, stack.peakRss()]));
+  const report = {
+    when: new Date().toISOString(),
+    mode: 'baseline',
+    machine: describeMachine(null),
+    plan,
+    a: { ref: 'working tree', commit: working },
+    b: { ref: baseline.ref, commit: baseline.commit },
+    catalog: catalog.map((row) => ({ operation: row.operation, gateway: row.gateway, a: summariseLoads(row.a), b: summariseLoads(row.b) })),
+    checkout: checkout.map((row) => ({ buyers: row.buyers, mode: row.mode, a: summariseCheckouts(row.a), b: summariseCheckouts(row.b) })),
+    rounds: { catalog, checkout },
+    peakRssMb: rss,
+  };
+  printAbTables(report);
+  const jsonFile = options.out ?? path.join(RESULTS, `ab-${run.stamp}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  log(`results: ${jsonFile}; process logs in ${run.logDir}`);
+}
+
+/** Median of the rounds per figure (and per process of the stack CPU); errors summed. */
+function summariseLoads(rounds: Measured[]) {
+  return {
+    rps: round(median(rounds.map((r) => r.rps)), 0)!,
+    p50: round(median(rounds.map((r) => r.p50)), 1)!,
+    p95: round(median(rounds.map((r) => r.p95)), 1)!,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    stackCpu: medianSplit(rounds.map((r) => r.stackCpu)),
+  };
+}
+
+function summariseCheckouts(rounds: CheckoutRow[]) {
+  return {
+    checkoutsPerSecond: round(median(rounds.map((r) => r.checkoutsPerSecond)), 1)!,
+    p50: round(median(rounds.map((r) => r.p50)), 1)!,
+    p95: round(median(rounds.map((r) => r.p95)), 1)!,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    stackCpu: medianSplit(rounds.map((r) => r.stackCpu)),
+  };
+}
+
+function medianSplit(splits: (CpuSplit | undefined)[]): Record<string, number> | null {
+  const present = splits.filter((s): s is CpuSplit => Boolean(s));
+  if (present.length === 0) return null;
+  return Object.fromEntries(Object.keys(present[0]).map((k) => [k, round(median(present.map((s) => s[k] ?? 0)), 2)!]));
+}
+
+const ratio = (a?: number | null, b?: number | null) => (a && b ? round(a / b, 2) : null);
+const splitText = (split: Record<string, number> | null) =>
+  split ? [...SUBGRAPHS, 'postgres', 'redis'].map((k) => split[k] ?? '').join(' | ') : ' | | | | | | ';
+
+function printAbTables(report: {
+  a: { commit: string };
+  b: { commit: string };
+  catalog: { operation: string; gateway: string; a: ReturnType<typeof summariseLoads>; b: ReturnType<typeof summariseLoads> }[];
+  checkout: { buyers: number; mode: string; a: ReturnType<typeof summariseCheckouts>; b: ReturnType<typeof summariseCheckouts> }[];
+}) {
+  const lines: string[] = ['', `A = working tree (${report.a.commit}), B = baseline (${report.b.commit.slice(0, 7)}); medians of the rounds; CPU in ms per request`];
+  lines.push(
+    '',
+    `| operation | stack | req/s | p50 ms | p95 ms | errors | stack CPU | gateway | ${[...SUBGRAPHS, 'postgres', 'redis'].join(' | ')} |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${[...SUBGRAPHS, 'postgres', 'redis'].map(() => '---:').join('|')}|`,
+  );
+  for (const row of report.catalog)
+    for (const key of ['b', 'a'] as const) {
+      const s = row[key];
+      lines.push(
+        `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${key.toUpperCase()} | ${s.rps} | ${s.p50} | ${s.p95} | ${s.errors} | ${s.stackCpu?.total ?? ''} | ${s.stackCpu?.gateway ?? ''} | ${splitText(s.stackCpu)} |`,
+      );
+    }
+  lines.push('', '| operation | A ÷ B req/s | B ÷ A stack CPU per request | B ÷ A gateway CPU per request | A ÷ B p95 |', '|---|---:|---:|---:|---:|');
+  for (const row of report.catalog)
+    lines.push(
+      `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.rps, row.b.rps)} | ${ratio(row.b.stackCpu?.total, row.a.stackCpu?.total)} | ${ratio(row.b.stackCpu?.gateway, row.a.stackCpu?.gateway)} | ${ratio(row.a.p95, row.b.p95)} |`,
+    );
+  if (report.checkout.length) {
+    lines.push(
+      '',
+      `| checkout | stack | checkouts/s | p50 ms | p95 ms | errors | stack CPU per checkout | gateway | ${[...SUBGRAPHS, 'postgres', 'redis'].join(' | ')} |`,
+      `|---|---|---:|---:|---:|---:|---:|---:|${[...SUBGRAPHS, 'postgres', 'redis'].map(() => '---:').join('|')}|`,
+    );
+    for (const row of report.checkout)
+      for (const key of ['b', 'a'] as const) {
+        const s = row[key];
+        lines.push(
+          `| ${row.buyers} buyers, ${row.mode} | ${key.toUpperCase()} | ${s.checkoutsPerSecond} | ${s.p50} | ${s.p95} | ${s.errors} | ${s.stackCpu?.total ?? ''} | ${s.stackCpu?.gateway ?? ''} | ${splitText(s.stackCpu)} |`,
+        );
+      }
+    lines.push('', '| checkout | A ÷ B checkouts/s | B ÷ A stack CPU per checkout | A ÷ B p95 |', '|---|---:|---:|---:|');
+    for (const row of report.checkout)
+      lines.push(
+        `| ${row.buyers} buyers, ${row.mode} | ${ratio(row.a.checkoutsPerSecond, row.b.checkoutsPerSecond)} | ${ratio(row.b.stackCpu?.total, row.a.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
+      );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------- our gateway against its peers
+
+async function peersRun(run: Run) {
+  const { logDir, stamp } = run;
+  const hiveBin = options.hive ? ensureHive() : null;
+  const machine = describeMachine(hiveBin);
+  log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memory}`);
+  const responseCacheSwitch = readFileSync(path.join(ROOT, 'gateway', 'src', 'env.ts'), 'utf8').includes('RESPONSE_CACHE_ENABLED');
+  if (!responseCacheSwitch) log('note: the gateway has no RESPONSE_CACHE_ENABLED yet, so "cached" and "uncached" run the same code');
+
+  // ------------------------------------------------------------------ platform
+  const keys = createTestKeys();
+  const profileDir = path.join(logDir, 'profile');
+  const cpuProf = (which: string) => (options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, which)}`] : []);
+  const supergraphPath = currentSupergraphPath();
+  const stack = await Stack.start({
+    label: '',
+    root: ROOT,
+    supergraphPath,
+    keys,
+    logDir,
+    products: plan.small,
+    gateways: [
+      { key: 'ours', cache: false, entry: GATEWAY_ENTRY, nodeArgs: cpuProf('uncached') },
+      { key: 'oursCached', cache: true, entry: GATEWAY_ENTRY, nodeArgs: cpuProf('cached') },
+      ...(COMPARE_ENTRY ? [{ key: 'oursB', cache: COMPARE_CACHED, entry: COMPARE_ENTRY }] : []),
+    ],
+    profileDir: options.profile ? profileDir : undefined,
+    log,
+  });
+  run.cleanup.push(() => stack.stop());
+  log('subgraphs and our gateways up');
+  const ours = stack.gateways.ours;
+  const oursCached = stack.gateways.oursCached;
+  const patched = stack.gateways.oursB ?? null;
+
+  // Vanilla and Hive read routing URLs from the supergraph: point them at this run's ports.
+  const routedSupergraph = path.join(logDir, 'supergraph.graphql');
+  writeFileSync(
+    routedSupergraph,
+    readFileSync(supergraphPath, 'utf8').replace(
+      /@join__graph\(name: "(\w+)", url: "[^"]*"\)/g,
+      (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${stack.subgraphPort(name as Subgraph)}/graphql")`,
+    ),
+  );
+
+  const processes: BenchProcess[] = [];
+  run.cleanup.push(async () => {
+    for (const p of processes) await p.kill();
+  });
+  const nodeProcess = async (name: string, entry: string, env: Record<string, string>) => {
+    const p = await startProcess({ name, command: process.execPath, args: [entry], env, port: await freePort(), logFile: path.join(logDir, `${name}.log`) });
+    processes.push(p);
+    return p;
+  };
+  const tokenEnv = {
+    NODE_ENV: 'production',
+    SUPERGRAPH_PATH: routedSupergraph,
+    SERVICE_TOKEN_PRIVATE_KEY: keys.services.gateway.privateKey,
+    SERVICE_TOKEN_KID: keys.services.gateway.kid,
+  };
+  const vanilla = await nodeProcess('vanilla', path.join(__dirname, 'gateways', 'vanilla.cjs'), tokenEnv);
+  let hive: BenchProcess | null = null;
+  let hiveProblem: string | null = options.hive ? null : 'skipped (--no-hive)';
+  if (hiveBin) {
+    try {
+      const port = await freePort();
+      hive = await startProcess({
+        name: 'hive',
+        command: process.execPath,
+        args: [hiveBin, 'supergraph', routedSupergraph, '-c', path.join(__dirname, 'gateways', 'hive.config.mjs'), '--port', String(port), '--host', '127.0.0.1'],
+        env: tokenEnv,
+        port,
+        cwd: path.join(__dirname, '.hive'),
+        logFile: path.join(logDir, 'hive.log'),
+      });
+      processes.push(hive);
+    } catch (error) {
+      hiveProblem = `Hive Gateway did not start: ${(error as Error).message}`;
+      log(hiveProblem);
+    }
+  }
+  log('gateways up');
+  if (options.hold) {
+    // For profiling by hand: everything stays up (bounded) while you probe it.
+    log(`holding for ${options.hold} s: ours ${ours.url}, cached ${oursCached.url}, vanilla ${vanilla.url}${hive ? `, hive ${hive.url}` : ''}`);
+    log(`subgraphs: ${JSON.stringify(Object.fromEntries(SUBGRAPHS.map((n) => [n, stack.subgraphPort(n)])))}; gateway env in ${path.join(logDir, 'gateway.env.json')}`);
+    writeFileSync(path.join(logDir, 'gateway.env.json'), JSON.stringify(stack.gatewayEnv(false), null, 2));
+    await new Promise((r) => setTimeout(r, options.hold! * 1000));
+    return;
+  }
+
+  // ------------------------------------------------------------------ users and documents
+  const customerToken = await register(ours.url, `reader-${randomUUID()}@bench.test`);
+  const auth = { authorization: `Bearer ${customerToken}` };
+  const operations = await catalogOperations(ours.url, customerToken);
+
+  // The ceiling answers with the very bytes our gateway gave, and every target must give
+  // the same data before it is measured.
+  const targetsFor: Record<string, Target[]> = {};
+  for (const op of operations) {
+    const reference = await answer(ours.url, op.body, auth);
+    const bodyFile = path.join(logDir, `${op.name}.response.json`);
+    writeFileSync(bodyFile, reference.bytes);
+    const ceiling = await nodeProcess(op.ceiling, path.join(__dirname, 'gateways', 'ceiling.cjs'), { BODY_FILE: bodyFile });
+    const targets: Target[] = [
+      { key: 'ours', label: 'ours, uncached', process: ours, headers: auth },
+      { key: 'oursCached', label: 'ours, warm cache', process: oursCached, headers: auth },
+      { key: 'vanilla', label: 'vanilla @apollo/gateway', process: vanilla, headers: auth },
+      ...(hive ? [{ key: 'hive', label: 'Hive Gateway', process: hive, headers: auth }] : []),
+      { key: 'ceiling', label: 'node:http ceiling', process: ceiling, headers: auth },
+    ];
+    for (const target of targets) {
+      const problem = await answer(target.process.url, op.body, target.headers).then(
+        ({ data }) => (JSON.stringify(data) === JSON.stringify(reference.data) ? null : `${target.label} answered ${op.name} differently: ${JSON.stringify(data).slice(0, 500)}`),
+        (error: Error) => `${target.label}: ${error.message}`,
+      );
+      if (!problem) continue;
+      if (target.key !== 'hive') throw new Error(problem);
+      hiveProblem = problem;
+      log(problem);
+    }
+    targetsFor[op.name] = patched
+      ? [targets[COMPARE_CACHED ? 1 : 0], { key: 'oursB', label: `ours B, ${COMPARE_CACHED ? 'warm cache' : 'uncached'}`, process: patched, headers: auth }]
+      : targets.filter((t) => t.key !== 'hive' || !hiveProblem);
+  }
+
+  // ------------------------------------------------------------------ 1. catalog
+  const catalog: Record<string, Record<string, Measured[]>> = {};
+  if (options.phases.has('catalog'))
+    for (const op of operations) {
+      catalog[op.name] = {};
+      for (let round = 1; round <= plan.rounds; round++) {
+        for (const target of targetsFor[op.name]) {
+          const result = await measuredLoad(stack, target.process, op.body, target.headers);
+          (catalog[op.name][target.key] ??= []).push(result);
+          log(
+            `${op.name} round ${round} ${target.label.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  p99 ${ms(result.p99)}  errors ${result.errors}  cpu ${result.cpuMsPerRequest!.toFixed(2)} ms/req  ${target.key === 'ceiling' ? '' : cpuColumns(result.stackCpu)}  load ${loadAverage()}`,
+          );
+        }
+      }
+    }
+  const rss: Record<string, number> = {
+    ours: ours.peakRssMb(),
+    oursCached: oursCached.peakRssMb(),
+    vanilla: vanilla.peakRssMb(),
+    ...(hive && !hiveProblem ? { hive: hive.peakRssMb() } : {}),
+    ceiling: Math.max(...processes.filter((p) => p.name.startsWith('ceiling')).map((p) => p.peakRssMb())),
+  };
+  if (patched) {
+    const summary = summarise(catalog, { ours: ours.peakRssMb(), oursCached: oursCached.peakRssMb(), oursB: patched.peakRssMb() });
+    printTables(summary, [], []);
+    for (const s of summary) {
+      const [a, b] = [s.targets.find((t) => t.key === (COMPARE_CACHED ? 'oursCached' : 'ours'))!, s.targets.find((t) => t.key === 'oursB')!];
+      log(`${s.operation}: B ÷ A throughput ${(b.rps / a.rps).toFixed(2)}, A ÷ B CPU per request ${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}`);
+    }
+    writeFileSync(path.join(RESULTS, `compare-${stamp}.json`), `${JSON.stringify({ a: GATEWAY_ENTRY, b: COMPARE_ENTRY, summary, rounds: catalog }, null, 2)}\n`);
+    return;
+  }
+  // Done with the peers: give their memory and any background work back.
+  for (const p of processes) await p.kill();
+
+  // ------------------------------------------------------------------ 2. checkout
+  const checkout: CheckoutRow[] = [];
+  if (options.phases.has('checkout')) {
+    const setup = await prepareCheckout(ours.url, customerToken, Math.max(...plan.buyers));
+    for (const concurrency of plan.buyers)
+      for (const mode of ['distinct', 'hot'] as const) {
+        const entry = await measuredCheckouts(stack, ours.url, setup, concurrency, mode);
+        checkout.push(entry);
+        log(`checkout ${concurrency} buyers ${mode.padEnd(8)} ${checkoutLine(entry)}`);
+      }
+  }
+
+  // ------------------------------------------------------------------ 3. scale
+  const scale: { products: number; p50: number; p95: number; p99: number; rps: number; errors: number }[] = [];
+  const measureScale = async (products: number) => {
+    const body = JSON.stringify(productListRequest);
+    await load({ url: ours.url, body, headers: auth, connections: plan.connections, seconds: plan.warmup });
+    const result = await load({ url: ours.url, body, headers: auth, connections: plan.connections, seconds: plan.scaleSeconds });
+    scale.push({
+      products,
+      p50: round(result.p50, 1)!,
+      p95: round(result.p95, 1)!,
+      p99: round(result.p99, 1)!,
+      rps: round(result.rps, 0)!,
+      errors: result.errors,
+    });
+    log(`scale ${products} products: ProductList p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  (${result.rps.toFixed(0)} rps, errors ${result.errors})`);
+  };
+  if (options.phases.has('scale')) {
+    await measureScale(plan.small);
+    log(`seeding up to ${plan.large} products (products and inventory restarted on a fresh cache prefix)`);
+    await stack.reseed(plan.large);
+    // The gateway may need a moment (its pooled connections to the old processes are gone,
+    // and its circuit breaker may have opened): bounded retries.
+    let total: number | undefined;
+    let lastErrors: unknown;
+    for (let attempt = 0; attempt < 40 && total !== plan.large; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+      const check = await gql(ours.url, productListRequest.query, productListRequest.variables, customerToken);
+      total = (check.data as { products?: { totalCount: number } } | null)?.products?.totalCount;
+      lastErrors = check.errors;
+    }
+    if (total !== plan.large)
+      throw new Error(`expected ${plan.large} products after seeding, the gateway says ${total}: ${JSON.stringify(lastErrors)}`);
+    await measureScale(plan.large);
+  }
+  rss.ours = Math.max(rss.ours, ours.peakRssMb());
+
+  // ------------------------------------------------------------------ report
+  const summary = summarise(catalog, rss);
+  const report = {
+    when: new Date().toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    machine,
+    plan,
+    notes: {
+      gatewayEntry: path.relative(ROOT, GATEWAY_ENTRY),
+      responseCacheSwitch,
+      hive: hiveProblem ?? 'ok',
+      ours: 'NODE_ENV=production, LOG_LEVEL=info, signed-in access token, rate limits on (raised), default operation limits',
+    },
+    catalog: summary,
+    rounds: catalog,
+    checkout,
+    scale,
+    peakRssMb: stack.peakRss(),
+  };
+  printTables(report.catalog, checkout, scale);
+  const jsonFile = options.out ?? path.join(RESULTS, `bench-${stamp}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const svg = catalogChart(report);
+  writeFileSync(path.join(RESULTS, 'chart.svg'), svg);
+  // The committed chart BENCHMARKS.md shows is only replaced by a full run.
+  const full = !QUICK && !options.rounds && !options.seconds && options.phases.size === 3;
+  if (full) writeFileSync(path.join(__dirname, 'chart.svg'), svg);
+  log(`results: ${jsonFile}, chart: ${path.join(RESULTS, 'chart.svg')}${full ? ' and bench/chart.svg' : ''}; process logs in ${logDir}`);
+}
+
 function printProfiles(logDir: string) {
-  for (const which of PROFILE ? ['uncached', 'cached'] : []) {
-    const dir = path.join(logDir, 'profile', which);
-    if (!existsSync(dir)) continue;
+  const root = path.join(logDir, 'profile');
+  if (!options.profile || !existsSync(root)) return;
+  for (const which of readdirSync(root)) {
+    const dir = path.join(root, which);
     const summary = summariseProfiles(dir);
     writeFileSync(path.join(dir, 'summary.txt'), `${summary}\n`);
-    process.stdout.write(`\nour gateway (${which}), CPU profile over the whole run:\n${summary}\n`);
+    process.stdout.write(`\n${which}: CPU profile over the whole run:\n${summary}\n`);
   }
 }
 
 // ---------------------------------------------------------------------- helpers
-
-/** SIGTERM, and SIGKILL if the service has not drained within 15 s (seen: products did not exit). */
-async function stopService(service: ServiceProcess): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const exited = await Promise.race([
-    service.kill('SIGTERM').then(() => true),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000))),
-  ]);
-  clearTimeout(timer);
-  if (!exited) {
-    log(`${service.name} did not exit within 15 s of SIGTERM; killing it. Its last output:\n${service.output().slice(-2000)}`);
-    await service.kill('SIGKILL');
-  }
-}
-
-function seed(productsEnv: Record<string, string>, inventoryEnv: Record<string, string>, products: number) {
-  // No REDIS_URL: the CLI would otherwise bump an unprefixed cache version in the shared Redis.
-  const strip = ({ REDIS_URL: _r, ...rest }: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...rest });
-  for (const [name, env] of [['products', productsEnv], ['inventory', inventoryEnv]] as const)
-    execFileSync(process.execPath, [path.join(ROOT, 'subgraphs', name, 'dist', 'seed.js'), '--products', String(products)], {
-      env: strip(env),
-      stdio: ['ignore', 'ignore', 'inherit'],
-      timeout: 300_000,
-    });
-}
 
 function ensureHive(): string | null {
   const dir = path.join(__dirname, '.hive');
@@ -620,6 +779,9 @@ export interface Summary {
     p99: number;
     errors: number;
     cpuMsPerRequest: number;
+    /** The whole stack's CPU per request (gateway, subgraphs, Postgres backends, Redis), and per process. */
+    stackCpuMsPerRequest: number | null;
+    stackCpu: Record<string, number> | null;
     peakRssMb: number | null;
   }[];
   ratios: Record<string, number | null>;
@@ -634,7 +796,7 @@ const LABELS: Record<string, string> = {
   oursB: 'ours B, uncached',
 };
 
-function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: Record<string, number>): Summary[] {
+function summarise(catalog: Record<string, Record<string, Measured[]>>, rss: Record<string, number>): Summary[] {
   return Object.entries(catalog).map(([operation, byTarget]) => {
     // Median of the rounds; errors summed.
     const targets = Object.entries(byTarget).map(([key, rounds]) => ({
@@ -646,6 +808,8 @@ function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: R
       p99: round(median(rounds.map((r) => r.p99)), 1)!,
       errors: rounds.reduce((sum, r) => sum + r.errors, 0),
       cpuMsPerRequest: round(median(rounds.map((r) => r.cpuMsPerRequest ?? Number.NaN)), 2)!,
+      stackCpu: key === 'ceiling' ? null : medianSplit(rounds.map((r) => r.stackCpu)),
+      stackCpuMsPerRequest: key === 'ceiling' ? null : (medianSplit(rounds.map((r) => r.stackCpu))?.total ?? null),
       peakRssMb: rss[key] === undefined ? null : round(rss[key], 0),
     }));
     const rps = (key: string) => targets.find((t) => t.key === key)?.rps;
@@ -669,16 +833,24 @@ function summarise(catalog: Record<string, Record<string, LoadResult[]>>, rss: R
   });
 }
 
-function printTables(catalog: Summary[], checkout: (CheckoutResult & { buyers: number; mode: string })[], scale: { products: number; p95: number }[]) {
+function printTables(catalog: Summary[], checkout: CheckoutRow[], scale: { products: number; p95: number }[]) {
   const lines: string[] = [];
   for (const s of catalog) {
-    lines.push('', `${s.operation}`, '| target | req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req | peak RSS MB |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push(
+      '',
+      `${s.operation}`,
+      `| target | req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req | stack CPU ms/req | ${[...SUBGRAPHS, 'postgres', 'redis'].join(' | ')} | peak RSS MB |`,
+      `|---|---:|---:|---:|---:|---:|---:|---:|${[...SUBGRAPHS, 'postgres', 'redis'].map(() => '---:').join('|')}|---:|`,
+    );
     for (const t of s.targets)
-      lines.push(`| ${t.label} | ${t.rps} | ${t.p50} | ${t.p95} | ${t.p99} | ${t.errors} | ${t.cpuMsPerRequest} | ${t.peakRssMb ?? ''} |`);
+      lines.push(
+        `| ${t.label} | ${t.rps} | ${t.p50} | ${t.p95} | ${t.p99} | ${t.errors} | ${t.cpuMsPerRequest} | ${t.stackCpuMsPerRequest ?? ''} | ${splitText(t.stackCpu)} | ${t.peakRssMb ?? ''} |`,
+      );
     lines.push(`ratios: ${Object.entries(s.ratios).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}`);
   }
-  lines.push('', 'Checkout', '| buyers | products | checkouts/s | p50 ms | p95 ms | errors |', '|---:|---|---:|---:|---:|---:|');
-  for (const c of checkout) lines.push(`| ${c.buyers} | ${c.mode} | ${c.checkoutsPerSecond} | ${c.p50} | ${c.p95} | ${c.errors} |`);
+  lines.push('', 'Checkout', '| buyers | products | checkouts/s | p50 ms | p95 ms | errors | stack CPU ms per checkout |', '|---:|---|---:|---:|---:|---:|---:|');
+  for (const c of checkout)
+    lines.push(`| ${c.buyers} | ${c.mode} | ${c.checkoutsPerSecond} | ${c.p50} | ${c.p95} | ${c.errors} | ${c.stackCpu ? round(c.stackCpu.total, 2) : ''} |`);
   lines.push('', 'Scale (ProductList through our gateway, uncached)', '| products | p95 ms |', '|---:|---:|');
   for (const s of scale) lines.push(`| ${s.products} | ${s.p95} |`);
   process.stdout.write(`${lines.join('\n')}\n`);

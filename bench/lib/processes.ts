@@ -16,7 +16,7 @@ export interface BenchProcess {
 }
 
 /**
- * Starts a gateway-like process with stdout/stderr to a log file (as a container runtime
+ * Starts a gateway-like process (or any process, given `ready`) with stdout/stderr to a log file (as a container runtime
  * would take them; an in-memory buffer would grow with info-level request logs), and waits
  * until POST /graphql answers `{ __typename }`.
  */
@@ -29,6 +29,8 @@ export async function startProcess(options: {
   logFile: string;
   cwd?: string;
   graphqlPath?: string;
+  /** How to tell it is up (default: POST /graphql answers `{ __typename }`); subgraphs: GET /health. */
+  ready?: (child: ChildProcess) => Promise<boolean>;
 }): Promise<BenchProcess> {
   const fd = openSync(options.logFile, 'a');
   const child = spawn(options.command, options.args, {
@@ -41,6 +43,7 @@ export async function startProcess(options: {
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}; see ${options.logFile}`);
+      if (options.ready) return options.ready(child);
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -109,4 +112,33 @@ export function cpuMs(pid: number): number {
     }
   }
   return total;
+}
+
+/** Answers `GET <base>/health` with 200 (every subgraph has it). */
+export const healthy = (base: string) => async () => (await fetch(`${base}/health`)).ok;
+
+/**
+ * A redis-server of the stack's own (no persistence), so the Redis column of stack CPU is
+ * this stack's work alone, not the shared server's other clients.
+ */
+export async function startRedisServer(name: string, port: number, logFile: string): Promise<BenchProcess> {
+  const { default: Redis } = await import('ioredis');
+  return startProcess({
+    name,
+    command: 'redis-server',
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    env: {},
+    port,
+    logFile,
+    ready: async () => {
+      const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    },
+  });
 }

@@ -1,0 +1,79 @@
+import path from 'node:path';
+
+/**
+ * Every option of `npm run bench`, parsed in this one place (a new mode adds a field here and
+ * reads it where it is used). Unknown options are refused, so a typo never runs the wrong bench.
+ */
+export interface BenchOptions {
+  /** Smoke run: 1 round of 3 s, 10 buyers, 1k vs 5k products. */
+  quick: boolean;
+  /** Run `turbo run build` first (off: dist must be current). */
+  build: boolean;
+  /** Measure Hive Gateway too (installed on demand into bench/.hive). */
+  hive: boolean;
+  /** CPU-profile our gateways and the products and inventory subgraphs (node --cpu-prof). */
+  profile: boolean;
+  /** Where the JSON result goes (default bench/results/bench-<time>.json). */
+  out: string | null;
+  /** Another build of our gateway to measure instead of gateway/dist/index.js. */
+  gatewayEntry: string | null;
+  /** A/B of two builds of our gateway only, on one set of subgraphs (catalog only). */
+  compare: string | null;
+  /** With --compare: both builds with a warm response cache. */
+  compareCached: boolean;
+  /** Start everything, wait this many seconds, stop (for profiling by hand). */
+  hold: number | null;
+  /** A/B of the whole stack: this git ref built in a worktree under /tmp, run alternately with the working tree. */
+  baseline: string | null;
+  /** Mixed storefront traffic for this many minutes, RSS of every service sampled. */
+  soak: number | null;
+  /** Overrides of the plan (short runs while developing). */
+  rounds: number | null;
+  seconds: number | null;
+  /** Phases to run (default all): catalog, checkout, scale. */
+  phases: Set<string>;
+}
+
+const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached'] as const;
+const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--soak', '--rounds', '--seconds', '--phases'] as const;
+export const PHASES = ['catalog', 'checkout', 'scale'] as const;
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if ((FLAGS as readonly string[]).includes(arg)) flags.add(arg);
+    else if ((VALUED as readonly string[]).includes(arg)) {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`${arg} needs a value`);
+      values.set(arg, value);
+    } else throw new Error(`unknown option ${arg} (known: ${[...FLAGS, ...VALUED].join(' ')})`);
+  }
+  const number = (name: string) => {
+    const raw = values.get(name);
+    if (raw === undefined) return null;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number, got ${raw}`);
+    return n;
+  };
+  const file = (name: string) => (values.has(name) ? path.resolve(values.get(name)!) : null);
+  const phases = new Set(values.get('--phases')?.split(',') ?? PHASES);
+  for (const phase of phases) if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`unknown phase ${phase} (known: ${PHASES.join(', ')})`);
+  return {
+    quick: flags.has('--quick'),
+    build: !flags.has('--no-build'),
+    hive: !flags.has('--no-hive'),
+    profile: flags.has('--profile'),
+    out: file('--out'),
+    gatewayEntry: file('--gateway-entry'),
+    compare: file('--compare'),
+    compareCached: flags.has('--compare-cached'),
+    hold: values.has('--hold') ? Math.min(1800, number('--hold') ?? 300) : null,
+    baseline: values.get('--baseline') ?? null,
+    soak: number('--soak'),
+    rounds: number('--rounds'),
+    seconds: number('--seconds'),
+    phases,
+  };
+}

@@ -1,0 +1,221 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createTestDatabase, freePort, TEST_DATABASE_URL, uniqueRedisPrefix, type TestDatabase, type TestKeys } from '@shop/kit/testing';
+import { StackMeter, type CpuSplit, type MeteredPart } from './meter';
+import { healthy, startProcess, startRedisServer, type BenchProcess } from './processes';
+
+export const SUBGRAPHS = ['users', 'products', 'inventory', 'payments', 'orders'] as const;
+export type Subgraph = (typeof SUBGRAPHS)[number];
+/** The subgraphs `--profile` records (the catalog's read path). */
+const PROFILED: Subgraph[] = ['products', 'inventory'];
+
+export const ADMIN = { email: 'bench-admin@bench.test', password: 'bench-admin-password-1' };
+
+export interface GatewaySpec {
+  key: string;
+  /** RESPONSE_CACHE_ENABLED */
+  cache: boolean;
+  /** Entry file (default <root>/gateway/dist/index.js). */
+  entry?: string;
+  nodeArgs?: string[];
+}
+
+export interface StackOptions {
+  /** Short name in logs and process names: "" for the working tree, "base" for the baseline. */
+  label: string;
+  /** Repository root whose built dist is run. */
+  root: string;
+  supergraphPath: string;
+  keys: TestKeys;
+  logDir: string;
+  products: number;
+  gateways: GatewaySpec[];
+  /** Directory for CPU profiles of the products and inventory subgraphs (node --cpu-prof). */
+  profileDir?: string;
+  log: (line: string) => void;
+}
+
+/**
+ * One whole platform: its own redis-server, its own five databases seeded with the same
+ * catalog, the five subgraphs and the listed gateways, all built from `root`. Two stacks
+ * (the working tree and a baseline) can run side by side without sharing anything but
+ * Postgres's server process.
+ */
+export class Stack {
+  readonly subgraphs = {} as Record<Subgraph, BenchProcess>;
+  readonly gateways: Record<string, BenchProcess> = {};
+  readonly databases = {} as Record<Subgraph, TestDatabase>;
+  redis!: BenchProcess;
+  private ports = {} as Record<Subgraph, number>;
+  private prefix = uniqueRedisPrefix('bench');
+  private redisPort = 0;
+
+  private constructor(readonly options: StackOptions) {}
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const stack = new Stack(options);
+    try {
+      await stack.boot();
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  private name(part: string) {
+    return this.options.label ? `${this.options.label}-${part}` : part;
+  }
+
+  get redisUrl() {
+    return `redis://127.0.0.1:${this.redisPort}`;
+  }
+
+  private common(): Record<string, string> {
+    return {
+      NODE_ENV: 'production',
+      REDIS_URL: this.redisUrl,
+      REDIS_KEY_PREFIX: this.prefix,
+      ...Object.fromEntries(SUBGRAPHS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${this.ports[n]}`])),
+    };
+  }
+
+  subgraphEnv(name: Subgraph): Record<string, string> {
+    return {
+      ...this.common(),
+      ...this.options.keys.envFor(name),
+      // The subgraphs are the same for every gateway; warn keeps their logging off the 2 cores.
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: this.databases[name].url,
+      ...(name === 'users' ? { BCRYPT_COST: '10', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } : {}),
+    };
+  }
+
+  gatewayEnv(cache: boolean): Record<string, string> {
+    return {
+      ...this.common(),
+      ...this.options.keys.envFor('gateway'),
+      // As in production: token verification, rate limits (raised so the bench is not
+      // throttled), operation limits at their defaults, info-level request logs.
+      LOG_LEVEL: 'info',
+      SUPERGRAPH_PATH: this.options.supergraphPath,
+      RATE_LIMIT_MAX: '1000000000',
+      AUTH_RATE_LIMIT_MAX: '1000000',
+      RESPONSE_CACHE_ENABLED: String(cache),
+    };
+  }
+
+  subgraphPort(name: Subgraph) {
+    return this.ports[name];
+  }
+
+  private async boot() {
+    const { options } = this;
+    for (const name of SUBGRAPHS) this.ports[name] = await freePort();
+    this.redisPort = await freePort();
+    this.redis = await startRedisServer(this.name('redis'), this.redisPort, path.join(options.logDir, `${this.name('redis')}.log`));
+    for (const name of SUBGRAPHS) this.databases[name] = await createTestDatabase(`bench_${options.label || 'ours'}_${name}`);
+    options.log(`${this.describe()}: seeding ${options.products} products and their stock`);
+    this.seed(options.products);
+    for (const name of SUBGRAPHS) await this.startSubgraph(name);
+    for (const spec of options.gateways) await this.startGateway(spec);
+  }
+
+  describe() {
+    return this.options.label ? `stack ${this.options.label}` : 'stack';
+  }
+
+  private async startSubgraph(name: Subgraph) {
+    const { options } = this;
+    const profile = options.profileDir && PROFILED.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, this.name(name))}`] : [];
+    const base = `http://127.0.0.1:${this.ports[name]}`;
+    this.subgraphs[name] = await startProcess({
+      name: this.name(name),
+      command: process.execPath,
+      args: [...profile, path.join(options.root, 'subgraphs', name, 'dist', 'index.js')],
+      env: this.subgraphEnv(name),
+      port: this.ports[name],
+      logFile: path.join(options.logDir, `${this.name(name)}.log`),
+      ready: healthy(base),
+    });
+  }
+
+  async startGateway(spec: GatewaySpec): Promise<BenchProcess> {
+    const { options } = this;
+    const process_ = await startProcess({
+      name: this.name(spec.key),
+      command: process.execPath,
+      args: [...(spec.nodeArgs ?? []), spec.entry ?? path.join(options.root, 'gateway', 'dist', 'index.js')],
+      env: this.gatewayEnv(spec.cache),
+      port: await freePort(),
+      logFile: path.join(options.logDir, `${this.name(spec.key)}.log`),
+    });
+    this.gateways[spec.key] = process_;
+    return process_;
+  }
+
+  /** The seed CLIs of this stack's build (the same data for every stack). */
+  private seed(products: number) {
+    // No REDIS_URL: the CLI would otherwise bump an unprefixed cache version.
+    const strip = ({ REDIS_URL: _r, ...rest }: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...rest });
+    for (const name of ['products', 'inventory'] as const)
+      execFileSync(process.execPath, [path.join(this.options.root, 'subgraphs', name, 'dist', 'seed.js'), '--products', String(products)], {
+        env: strip(this.subgraphEnv(name)),
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 600_000,
+      });
+  }
+
+  /** Grows the catalog: products and inventory stopped, seeded up to `products`, restarted on a fresh cache prefix. */
+  async reseed(products: number) {
+    await this.subgraphs.products.kill();
+    await this.subgraphs.inventory.kill();
+    this.seed(products);
+    this.prefix = uniqueRedisPrefix('bench');
+    await this.startSubgraph('products');
+    await this.startSubgraph('inventory');
+  }
+
+  /**
+   * Runs `fn` (a load on `gateway`, the other gateways idle) and measures the stack's CPU
+   * meanwhile, split per process, with that gateway as the "gateway" column.
+   */
+  async measure<T>(gateway: BenchProcess, fn: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit }> {
+    const parts: MeteredPart[] = [
+      { name: 'gateway', pid: gateway.pid },
+      ...SUBGRAPHS.map((name) => ({ name, pid: this.subgraphs[name].pid })),
+      { name: 'redis', pid: this.redis.pid },
+    ];
+    const meter = await StackMeter.open(
+      parts,
+      SUBGRAPHS.map((n) => this.databases[n].name),
+      TEST_DATABASE_URL,
+    );
+    try {
+      const stop = await meter.start();
+      const result = await fn();
+      return { result, cpu: await stop() };
+    } finally {
+      await meter.close();
+    }
+  }
+
+  /** Peak RSS (VmHWM) of every process of the stack, in MB. */
+  peakRss(): Record<string, number> {
+    const all = { ...this.gateways, ...this.subgraphs };
+    return Object.fromEntries(Object.entries(all).map(([k, p]) => [k, Math.round(p.peakRssMb())]));
+  }
+
+  async stop() {
+    for (const p of Object.values(this.gateways)) await p.kill();
+    for (const p of Object.values(this.subgraphs)) await p.kill();
+    await this.redis?.kill();
+    for (const db of Object.values(this.databases)) await db.drop().catch(() => undefined);
+  }
+}
+
+export function ensureDir(dir: string) {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
