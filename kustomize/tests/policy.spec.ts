@@ -6,6 +6,7 @@ import { FLOWS, PEERS } from './flows';
 import { allowed, quantity, routes, selects, type PodRef } from './k8s-util';
 import { IMMUTABLE_TAG, RULES } from './rules';
 import {
+  ADMIN_KINDS,
   KUSTOMIZE_ROOT,
   OVERLAYS,
   SERVICES,
@@ -14,7 +15,9 @@ import {
   allContainers,
   find,
   ofKind,
+  renderAdmin,
   renderDir,
+  renderEnvironment,
   renderOverlay,
   serviceOfImage,
   workloads,
@@ -57,7 +60,7 @@ describe('kustomization files', () => {
 });
 
 describe.each(OVERLAYS)('overlay %s', (overlay) => {
-  const objects = () => renderOverlay(overlay);
+  const objects = () => renderEnvironment(overlay);
   const namespace = `shop-${overlay}`;
 
   it('has its own namespace, enforcing the restricted Pod Security Standard', () => {
@@ -69,6 +72,9 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     });
     const elsewhere = objects().filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== namespace);
     expect(elsewhere.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    // The namespace, its guard rails and RBAC are the cluster admin's (overlays/<env>/admin), the rest the deployer's.
+    expect([...new Set(renderAdmin(overlay).map((o) => o.kind))].sort()).toEqual([...ADMIN_KINDS].sort());
+    expect(renderOverlay(overlay).filter((o) => ADMIN_KINDS.includes(o.kind))).toEqual([]);
   });
 
   it.each(RULES.map((rule) => [rule.id, rule] as const))('passes the policy rule %s', (_id, rule) => {
@@ -106,9 +112,11 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(find(objects(), 'Deployment', 'gateway').spec.template.spec.initContainers).toBeUndefined();
   });
 
-  it('labels every object with this instance and the version its images run', () => {
+  it('labels every object with this instance, and every object a release ships with the version its images run', () => {
     const version = find(objects(), 'Deployment', 'users').spec.template.spec.containers[0].image.split(':').pop();
-    for (const object of objects())
+    for (const object of renderAdmin(overlay))
+      expect([`${object.kind}/${object.metadata.name}`, object.metadata.labels?.['app.kubernetes.io/instance']]).toEqual([`${object.kind}/${object.metadata.name}`, `shop-${overlay}`]);
+    for (const object of renderOverlay(overlay))
       expect([`${object.kind}/${object.metadata.name}`, object.metadata.labels?.['app.kubernetes.io/instance'], object.metadata.labels?.['app.kubernetes.io/version']]).toEqual([
         `${object.kind}/${object.metadata.name}`,
         `shop-${overlay}`,

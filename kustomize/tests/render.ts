@@ -46,7 +46,15 @@ export function renderDir(dir: string): K8sObject[] {
   return objects;
 }
 
+/** What the deployer applies: `kubectl apply -k overlays/<overlay>`. */
 export const renderOverlay = (overlay: Overlay) => renderDir(`overlays/${overlay}`);
+/** What a cluster admin applies once: the namespace, its guard rails and RBAC (overlays/<overlay>/admin). */
+export const renderAdmin = (overlay: Overlay) => renderDir(`overlays/${overlay}/admin`);
+/** The whole environment, as it stands in the cluster. */
+export const renderEnvironment = (overlay: Overlay) => [...renderAdmin(overlay), ...renderOverlay(overlay)];
+
+/** Kinds a cluster admin owns (overlays/<env>/admin); the deployer may not change them. */
+export const ADMIN_KINDS = ['Namespace', 'ResourceQuota', 'LimitRange', 'Role', 'RoleBinding'];
 
 export function readYamlFile(file: string): unknown[] {
   return parseAllDocuments(readFileSync(path.resolve(KUSTOMIZE_ROOT, file), 'utf8')).map((d) => d.toJSON());

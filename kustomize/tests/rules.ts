@@ -1,4 +1,4 @@
-import { allContainers, workloads, type K8sObject } from './render';
+import { ADMIN_KINDS, allContainers, workloads, type K8sObject } from './render';
 
 /**
  * The offline policy pass a cluster operator would run on rendered manifests, as data: each
@@ -122,11 +122,14 @@ export const RULES: Rule[] = [
   },
   {
     id: 'recommended-labels',
-    description: 'every object, and every pod template, carries all the recommended app.kubernetes.io labels',
+    description:
+      'every object, and every pod template, carries the recommended app.kubernetes.io labels (version: all but the admin-owned namespace objects, which no release changes)',
     check(objects) {
       const problems: string[] = [];
       for (const object of objects)
-        for (const label of RECOMMENDED_LABELS) if (!object.metadata.labels?.[label]) problems.push(`${id(object)}: no ${label}`);
+        for (const label of RECOMMENDED_LABELS)
+          if (!object.metadata.labels?.[label] && !(label === 'app.kubernetes.io/version' && ADMIN_KINDS.includes(object.kind)))
+            problems.push(`${id(object)}: no ${label}`);
       for (const { id: where, template } of workloads(objects))
         for (const label of RECOMMENDED_LABELS) if (!template.metadata?.labels?.[label]) problems.push(`${where} pod template: no ${label}`);
       return problems;

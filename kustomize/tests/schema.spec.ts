@@ -1,4 +1,4 @@
-import { OVERLAYS, renderDir, renderOverlay, type K8sObject } from './render';
+import { OVERLAYS, renderDir, renderEnvironment, renderOverlay, type K8sObject } from './render';
 
 /**
  * Every rendered object validates against its Kubernetes schema (kubernetes-models for the
@@ -79,8 +79,8 @@ function check(objects: K8sObject[]) {
 }
 
 describe.each(OVERLAYS)('overlay %s: every object matches its schema', (overlay) => {
-  it('validates, with no unknown fields', () => {
-    const objects = renderOverlay(overlay);
+  it('validates, with no unknown fields (the admin part too)', () => {
+    const objects = renderEnvironment(overlay);
     expect(objects.length).toBeGreaterThan(20);
     expect(check(objects)).toEqual([]);
   });
