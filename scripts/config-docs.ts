@@ -47,6 +47,7 @@ function docComments(file: string): Map<string, string> {
 
 function defaultOf(schema: z.ZodType, name: string): string {
   if (name === 'SUPERGRAPH_PATH') return '`gateway/supergraph.graphql`';
+  if (name === 'TRUSTED_DOCUMENTS_PATH') return '`gateway/trusted-documents.json`';
   const parsed = schema.safeParse(undefined);
   if (!parsed.success) return '**required**';
   if (parsed.data === undefined) return '–';

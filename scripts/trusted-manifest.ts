@@ -42,7 +42,8 @@ function operationsOf(file: string): ManifestOperation[] {
 export function buildManifest(files: string[]): PersistedQueryManifest {
   const operations = new Map<string, ManifestOperation>();
   for (const file of files)
-    for (const operation of operationsOf(file)) if (!operations.has(operation.id)) operations.set(operation.id, operation);
+    for (const operation of operationsOf(file))
+      if (!operations.has(operation.id)) operations.set(operation.id, operation);
   return { format: MANIFEST_FORMAT, version: 1, operations: [...operations.values()] };
 }
 
@@ -68,7 +69,9 @@ export function trustedDocumentOutputs(
     ...contractFiles(contractDir).map((f) => path.join(contractDir, f)),
     ...clients.map((f) => path.join(root, f)),
   ];
-  const outputs: Record<string, string> = { 'gateway/trusted-documents.json': manifestJson(buildManifest(files)) };
+  const outputs: Record<string, string> = {
+    'gateway/trusted-documents.json': manifestJson(buildManifest(files)),
+  };
   if (clients.length > 0) outputs[CLIENTS_FILE] = `${JSON.stringify(clients, null, 2)}\n`;
   return outputs;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { port, positiveInt, url } from '@shop/kit';
+import { TRUSTED_DOCUMENTS_MODES } from './trusted-documents/trusted-documents';
 
 export const SUBGRAPH_NAMES = ['users', 'products', 'inventory', 'orders', 'payments'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -34,6 +35,14 @@ export const gatewayConfigShape = {
   PAYMENTS_URL: subgraphUrl('payments'),
   /** The composed supergraph to serve; defaults to the committed one (npm run compose). */
   SUPERGRAPH_PATH: z.string().default(path.resolve(__dirname, '..', 'supergraph.graphql')),
+  /**
+   * Which operations run (docs/trusted-documents.md): off (anything), log (anything; operations
+   * not in the manifest counted and logged), enforce (only the manifest's). Default: enforce in
+   * production, else off.
+   */
+  TRUSTED_DOCUMENTS_MODE: z.enum(TRUSTED_DOCUMENTS_MODES).optional(),
+  /** The trusted-documents manifest; defaults to the committed one (npm run compose). */
+  TRUSTED_DOCUMENTS_PATH: z.string().default(path.resolve(__dirname, '..', 'trusted-documents.json')),
   /** Default: on except in production. */
   PLAYGROUND_ENABLED: optionalFlag(),
   INTROSPECTION_ENABLED: optionalFlag(),

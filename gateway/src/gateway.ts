@@ -43,6 +43,12 @@ import { bodyErrors } from './http/body-errors';
 import { identify } from './http/identify';
 import { operationName } from './http/operation-name';
 import { tokenLimit } from './http/token-limit';
+import { loadManifest } from './trusted-documents/manifest';
+import {
+  createTrustedDocumentMetrics,
+  TrustedDocuments,
+  trustedDocumentsMiddleware,
+} from './trusted-documents/trusted-documents';
 
 export interface RunningGateway {
   port: number;
@@ -71,6 +77,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv) {
     playground: config.PLAYGROUND_ENABLED ?? !production,
     introspection: config.INTROSPECTION_ENABLED ?? !production,
     responseCache: config.RESPONSE_CACHE_ENABLED ?? true,
+    trustedDocumentsMode: config.TRUSTED_DOCUMENTS_MODE ?? (production ? 'enforce' : 'off'),
   };
 }
 
@@ -100,6 +107,15 @@ export async function startGateway(
   } catch {
     throw new ConfigError([
       `config error: SUPERGRAPH_PATH ${config.SUPERGRAPH_PATH} cannot be read (run npm run compose)`,
+    ]);
+  }
+
+  let trustedDocuments: TrustedDocuments;
+  try {
+    trustedDocuments = new TrustedDocuments(loadManifest(config.TRUSTED_DOCUMENTS_PATH));
+  } catch (error) {
+    throw new ConfigError([
+      `config error: TRUSTED_DOCUMENTS_PATH: ${error instanceof Error ? error.message : String(error)} (run npm run compose)`,
     ]);
   }
 
@@ -218,7 +234,9 @@ export async function startGateway(
     allowBatchedHttpRequests: false,
     // Shutdown is ours (runMain): Apollo's own signal handlers would keep the process alive.
     stopOnTerminationSignals: false,
-    csrfPrevention: true,
+    // A GET (a trusted document by id, cacheable by a CDN) must carry a header that forces a
+    // CORS preflight; clients that name themselves (apollographql-client-name) already do.
+    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'apollographql-client-name'] },
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // Policies come from the subgraphs' cache-control headers; our plugin writes the header.
@@ -250,6 +268,14 @@ export async function startGateway(
     '/graphql',
     express.json({ limit: config.BODY_LIMIT_BYTES }),
     bodyErrors(config.BODY_LIMIT_BYTES),
+    trustedDocumentsMiddleware({
+      mode: config.trustedDocumentsMode,
+      documents: trustedDocuments,
+      metrics: createTrustedDocumentMetrics(metrics.registry),
+      logger,
+      introspection: config.introspection,
+      maxTokens: limits.maxTokens,
+    }),
     ...(responseCache
       ? [
           cachedResponseFastPath({
@@ -273,7 +299,12 @@ export async function startGateway(
 
   const { server, port } = await listen(app, config.PORT, config.HOST);
   logger.info(
-    { port, playground: config.playground, introspection: config.introspection },
+    {
+      port,
+      playground: config.playground,
+      introspection: config.introspection,
+      trustedDocuments: config.trustedDocumentsMode,
+    },
     'gateway listening',
   );
   let stopping: Promise<void> | undefined;

@@ -1,4 +1,4 @@
-import { postGraphQL } from '@shop/kit/testing';
+import { contractOperation, postGraphQL } from '@shop/kit/testing';
 import { startUsersStack, type Stack } from '../testing/stack';
 
 const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }`;
@@ -191,10 +191,11 @@ describe('production mode', () => {
   });
 
   it('masks internal errors with a generic message carrying the request id', async () => {
+    // Production accepts only trusted documents: a contract operation, whose products subgraph is down.
     const result = await postGraphQL<{ product: unknown }>(
       stack.graphqlUrl,
-      '{ product(slug: "x") { id } }',
-      {},
+      contractOperation('ProductPage'),
+      { slug: 'x' },
       { 'x-request-id': 'trace-me-1' },
     );
     expect(result.errors?.length).toBeGreaterThan(0);

@@ -35,15 +35,20 @@ describe('the trusted-documents manifest', () => {
     expect(staleFiles(trustedDocumentOutputs(ROOT, [], contract))).toEqual([]);
 
     const storefront = path.join(contract, 'storefront.graphql');
-    writeFileSync(storefront, readFileSync(storefront, 'utf8').replace(/query Categories \{/, 'query Categories {\n  __typename'));
+    writeFileSync(
+      storefront,
+      readFileSync(storefront, 'utf8').replace(/query Categories \{/, 'query Categories {\n  __typename'),
+    );
     expect(staleFiles(trustedDocumentOutputs(ROOT, [], contract))).toEqual([MANIFEST]);
   });
 
   it("adds another client's .graphql operations and an Apollo-generated manifest, and remembers those files", () => {
     const root = tempDir('clients-');
     mkdirSync(path.join(root, 'clients'));
-    const v1 = 'query ProductTile($id: ID!) { product(id: $id) { ...Tile } }\nfragment Tile on Product { id name }';
-    const v2 = 'query ProductTile($id: ID!) { product(id: $id) { ...Tile } }\nfragment Tile on Product { id name slug }';
+    const v1 =
+      'query ProductTile($id: ID!) { product(id: $id) { ...Tile } }\nfragment Tile on Product { id name }';
+    const v2 =
+      'query ProductTile($id: ID!) { product(id: $id) { ...Tile } }\nfragment Tile on Product { id name slug }';
     writeFileSync(path.join(root, 'clients', 'mobile-v1.graphql'), v1);
     writeFileSync(path.join(root, 'clients', 'mobile-v2.graphql'), v2);
     const apolloBody = 'query Me { me { id } }';
@@ -55,7 +60,9 @@ describe('the trusted-documents manifest', () => {
         operations: [{ id: sha256Hex(apolloBody), name: 'Me', type: 'query', body: apolloBody }],
       }),
     );
-    const given = ['mobile-v1.graphql', 'mobile-v2.graphql', 'web.json'].map((f) => path.join(root, 'clients', f));
+    const given = ['mobile-v1.graphql', 'mobile-v2.graphql', 'web.json'].map((f) =>
+      path.join(root, 'clients', f),
+    );
 
     const outputs = trustedDocumentOutputs(root, given);
     expect(JSON.parse(outputs[CLIENTS_FILE])).toEqual([
@@ -68,7 +75,12 @@ describe('the trusted-documents manifest', () => {
     const tiles = manifest.operations.filter((op) => op.name === 'ProductTile');
     expect(tiles).toHaveLength(2);
     expect(new Set(tiles.map((t) => t.id)).size).toBe(2);
-    expect(manifest.operations).toContainEqual({ id: sha256Hex(apolloBody), name: 'Me', type: 'query', body: apolloBody });
+    expect(manifest.operations).toContainEqual({
+      id: sha256Hex(apolloBody),
+      name: 'Me',
+      type: 'query',
+      body: apolloBody,
+    });
     expect(manifest.operations.length).toBe(committed.operations.length + 3);
 
     // Written once, the list is read back: a later compose (or --check) without arguments rebuilds the same manifest.

@@ -48,7 +48,8 @@ export function parseManifest(json: string, source = 'manifest'): PersistedQuery
     const where = `${source} operation ${index} (${String(op?.name)})`;
     if (!op || typeof op.body !== 'string' || typeof op.name !== 'string' || !TYPES.has(op.type))
       throw new Error(`${where} needs a name, a type (query, mutation or subscription) and a body`);
-    if (typeof op.id !== 'string' || !SHA256_HEX.test(op.id)) throw new Error(`${where}: id is not a SHA-256 hex`);
+    if (typeof op.id !== 'string' || !SHA256_HEX.test(op.id))
+      throw new Error(`${where}: id is not a SHA-256 hex`);
     if (sha256Hex(op.body) !== op.id) throw new Error(`${where}: id is not the SHA-256 of its body`);
   }
   return manifest as PersistedQueryManifest;
