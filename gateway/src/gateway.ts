@@ -32,9 +32,10 @@ import { Authenticator } from './security/authentication';
 import { CACHE_HINTS } from './analysis/cache-hints.generated';
 import { CircuitBreaker, type CircuitState } from './upstream/circuit-breaker';
 import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
-import { operationLimitsPlugin, type OperationLimits } from './analysis/limits';
+import { operationAnalysisPlugin } from './analysis/analysis-plugin';
+import type { OperationLimits } from './analysis/limits';
 import { mountPlayground } from './http/playground';
-import { authRateLimitPlugin, rateLimitMiddleware } from './security/rate-limit';
+import { rateLimitedStatusPlugin, rateLimitMiddleware, signInLimit } from './security/rate-limit';
 import { cachedResponseFastPath } from './caching/cached-fast-path';
 import { createCacheMetrics, ResponseCache, responseCachePlugin } from './caching/response-cache';
 import { SubgraphSource } from './upstream/subgraph-source';
@@ -242,9 +243,13 @@ export async function startGateway(
       // Policies come from the subgraphs' cache-control headers; our plugin writes the header.
       ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
       metricsPlugin(metrics),
-      operationLimitsPlugin(limits),
-      authRateLimitPlugin(store, metrics, rateLimits),
-      responseCachePlugin(responseCache, cacheMetrics, CACHE_HINTS),
+      operationAnalysisPlugin({
+        limits,
+        hints: CACHE_HINTS,
+        checks: [signInLimit(store, metrics, rateLimits)],
+      }),
+      rateLimitedStatusPlugin(),
+      responseCachePlugin(responseCache, cacheMetrics),
     ],
   });
   await apollo.start();

@@ -4,8 +4,9 @@ import { Supergraph } from '@apollo/federation-internals';
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { CONTRACT_DIR, ROOT, subgraphSdls } from '../../../scripts/compose';
 import { CACHE_HINTS } from './cache-hints.generated';
-import { extractCacheHints, memoizedCachePolicy, operationCachePolicy } from './cache-policy';
-import { invalidationTags, responseTags } from './cache-tags';
+import { extractCacheHints } from './cache-policy';
+import { attemptTags, invalidationTags, responseTags } from './cache-tags';
+import { analyzeOperation } from './operation-analyzer';
 
 const schema = Supergraph.build(readFileSync(path.join(ROOT, 'gateway', 'supergraph.graphql'), 'utf8'))
   .apiSchema()
@@ -23,9 +24,20 @@ const contractOp = (name: string) => {
   if (!found) throw new Error(`no contract operation ${name}`);
   return found;
 };
+/** The operation analyzer's answer (remembered per document and the variables it reads). */
+const analysis = (
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> = {},
+) => analyzeOperation(schema, { document, operationName: operation.name?.value, variables }, CACHE_HINTS)!;
+const operationCachePolicy = (
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+) => analysis(document, operation, variables).cachePolicy;
 const policyOf = (name: string, variables: Record<string, unknown> = {}) => {
   const { document, operation } = contractOp(name);
-  return operationCachePolicy(schema, CACHE_HINTS, document, operation, variables);
+  return operationCachePolicy(document, operation, variables);
 };
 const adhoc = (query: string) => {
   const document = parse(query);
@@ -58,10 +70,10 @@ describe('operation cache policy from the subgraphs hints', () => {
     expect(policyOf('UpdateProduct')).toBeNull();
     expect(policyOf('SetStock')).toBeNull();
     const { document, operation } = adhoc('{ categories { id } me { id } }');
-    expect(operationCachePolicy(schema, CACHE_HINTS, document, operation, {})).toBeNull();
+    expect(operationCachePolicy(document, operation, {})).toBeNull();
     const introspection = adhoc('{ categories { id } __schema { queryType { name } } }');
     expect(
-      operationCachePolicy(schema, CACHE_HINTS, introspection.document, introspection.operation, {}),
+      operationCachePolicy(introspection.document, introspection.operation, {}),
     ).toBeNull();
   });
 
@@ -69,31 +81,34 @@ describe('operation cache policy from the subgraphs hints', () => {
     const { document, operation } = adhoc(
       'query($stock: Boolean!) { product(id: "1") { id name inStock @include(if: $stock) } }',
     );
-    expect(operationCachePolicy(schema, CACHE_HINTS, document, operation, { stock: false })).toEqual({
+    expect(operationCachePolicy(document, operation, { stock: false })).toEqual({
       maxAge: 60,
       scope: 'PUBLIC',
     });
-    expect(operationCachePolicy(schema, CACHE_HINTS, document, operation, { stock: true })).toEqual({
+    expect(operationCachePolicy(document, operation, { stock: true })).toEqual({
       maxAge: 5,
       scope: 'PUBLIC',
     });
   });
 
-  it('remembers a policy per parsed operation, but not one that depends on @include/@skip variables', () => {
+  it('remembers the analysis per document, per the values of the @include/@skip variables only', () => {
     const { document, operation } = adhoc(
       'query($stock: Boolean!) { product(id: "1") { id name inStock @include(if: $stock) } }',
     );
     for (let i = 0; i < 2; i += 1) {
-      expect(memoizedCachePolicy(schema, CACHE_HINTS, document, operation, { stock: false })?.maxAge).toBe(60);
-      expect(memoizedCachePolicy(schema, CACHE_HINTS, document, operation, { stock: true })?.maxAge).toBe(5);
+      expect(operationCachePolicy(document, operation, { stock: false })?.maxAge).toBe(60);
+      expect(operationCachePolicy(document, operation, { stock: true })?.maxAge).toBe(5);
     }
     const { document: page, operation: pageOperation } = contractOp('ProductPage');
-    const first = memoizedCachePolicy(schema, CACHE_HINTS, page, pageOperation, { slug: 'a' });
-    expect(memoizedCachePolicy(schema, CACHE_HINTS, page, pageOperation, { slug: 'b' })).toBe(first);
-    expect(first).toEqual(operationCachePolicy(schema, CACHE_HINTS, page, pageOperation, {}));
+    const first = analysis(page, pageOperation, { slug: 'a' });
+    expect(analysis(page, pageOperation, { slug: 'b' })).toBe(first);
+    const stock = adhoc('query($stock: Boolean!) { product(id: "1") { id name inStock @include(if: $stock) } }');
+    expect(analysis(stock.document, stock.operation, { stock: true })).not.toBe(
+      analysis(stock.document, stock.operation, { stock: false }),
+    );
     const me = contractOp('Me');
-    expect(memoizedCachePolicy(schema, CACHE_HINTS, me.document, me.operation, {})).toBeNull();
-    expect(memoizedCachePolicy(schema, CACHE_HINTS, me.document, me.operation, {})).toBeNull();
+    expect(operationCachePolicy(me.document, me.operation, {})).toBeNull();
+    expect(operationCachePolicy(me.document, me.operation, {})).toBeNull();
   });
 });
 
@@ -112,7 +127,7 @@ describe('response tags', () => {
   it('a product page: the product, its category and public stock', () => {
     const { document, operation } = contractOp('ProductPage');
     const data = { product: { ...card('p1'), description: 'd', inventory: { available: 2 } } };
-    expect(responseTags(schema, document, operation, { slug: 'p-p1' }, data)).toEqual([
+    expect(responseTags(schema, analysis(document, operation, { slug: 'p-p1' }), data)).toEqual([
       'E:Category:c1',
       'E:Product:p1',
       'T:Stock',
@@ -121,7 +136,7 @@ describe('response tags', () => {
 
   it('a page that found nothing waits for a create (the list tag)', () => {
     const { document, operation } = contractOp('ProductPage');
-    expect(responseTags(schema, document, operation, { slug: 'nope' }, { product: null })).toEqual([
+    expect(responseTags(schema, analysis(document, operation, { slug: 'nope' }), { product: null })).toEqual([
       'L:Product',
     ]);
   });
@@ -138,7 +153,7 @@ describe('response tags', () => {
         ],
       },
     };
-    expect(responseTags(schema, document, operation, {}, data)).toEqual([
+    expect(responseTags(schema, analysis(document, operation, {}), data)).toEqual([
       'E:Category:c1',
       'E:Category:c2',
       'E:Product:p1',
@@ -151,7 +166,7 @@ describe('response tags', () => {
   it('objects whose id was not selected get the type-wide tag', () => {
     const { document, operation } = adhoc('{ products { edges { node { name category { name } } } } }');
     const data = { products: { edges: [{ node: { name: 'x', category: { name: 'y' } } }] } };
-    expect(responseTags(schema, document, operation, {}, data)).toEqual([
+    expect(responseTags(schema, analysis(document, operation, {}), data)).toEqual([
       'L:Product',
       'T:Category',
       'T:Product',
@@ -162,7 +177,7 @@ describe('response tags', () => {
 describe('invalidation tags of admin mutations', () => {
   const tags = (name: string, variables: Record<string, unknown>, data: Record<string, unknown> | null) => {
     const { document, operation } = contractOp(name);
-    return invalidationTags(schema, document, operation, variables, data);
+    return invalidationTags(schema, analysis(document, operation, variables), variables, data);
   };
 
   it('updateProduct: the product, its type-wide tag and product lists', () => {
@@ -194,7 +209,7 @@ describe('invalidation tags of admin mutations', () => {
       'mutation($p: ID!) { setStock(productId: $p, onHand: 1) { inStock } }',
     );
     expect(
-      invalidationTags(schema, document, operation, { p: 'p1' }, { setStock: { inStock: true } }),
+      invalidationTags(schema, analysis(document, operation), { p: 'p1' }, { setStock: { inStock: true } }),
     ).toEqual(['E:Product:p1', 'T:Product']);
   });
 
@@ -208,8 +223,7 @@ describe('invalidation tags of admin mutations', () => {
     expect(
       invalidationTags(
         schema,
-        document,
-        operation,
+        analysis(document, operation),
         {},
         { refundOrder: { id: 'o1', items: [{ product: { id: 'p1' } }] } },
       ),
@@ -219,5 +233,38 @@ describe('invalidation tags of admin mutations', () => {
   it('a refused or failed mutation invalidates nothing', () => {
     expect(tags('UpdateProduct', { id: 'p1', input: {} }, null)).toEqual([]);
     expect(tags('ArchiveProduct', { id: 'p1' }, { archiveProduct: null })).toEqual([]);
+  });
+
+  it('finds root fields inside inline fragments and fragment spreads (a fragment hides no write)', () => {
+    const { document, operation } = adhoc(
+      'mutation($p: ID!) { ... on Mutation { archiveProduct(id: $p) { id } } ...Stock } fragment Stock on Mutation { setStock(productId: "p2", onHand: 1) { inStock } }',
+    );
+    expect(
+      invalidationTags(schema, analysis(document, operation), { p: 'p1' }, {
+        archiveProduct: { id: 'p1' },
+        setStock: { inStock: true },
+      }),
+    ).toEqual(['E:Product:p1', 'E:Product:p2', 'L:Product', 'T:Product']);
+  });
+});
+
+describe('tags a mutation will touch, known before it runs', () => {
+  const before = (name: string, variables: Record<string, unknown>) => {
+    const { document, operation } = contractOp(name);
+    return attemptTags(schema, analysis(document, operation, variables), variables);
+  };
+
+  it('come from the arguments: the entity named, its type, the lists a create, update or archive changes', () => {
+    expect(before('UpdateProduct', { id: 'p1', input: {} })).toEqual(['E:Product:p1', 'L:Product', 'T:Product']);
+    expect(before('SetStock', { productId: 'p1', onHand: 3 })).toEqual(['E:Product:p1', 'T:Product']);
+    expect(before('CreateCategory', { input: {} })).toEqual(['L:Category', 'T:Category']);
+  });
+
+  it('a refund restocks products not known yet: all public stock', () => {
+    expect(before('RefundOrder', { id: 'o1' })).toEqual(['E:Order:o1', 'T:Order', 'T:Stock']);
+  });
+
+  it('queries touch nothing', () => {
+    expect(before('ProductPage', { slug: 'x' })).toEqual([]);
   });
 });

@@ -7,17 +7,16 @@ import {
   isObjectType,
   Kind,
   valueFromAST,
-  type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLCompositeType,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
-  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import type { CollectedFields, OperationAnalysis } from './operation-analysis';
 
 /**
  * Tags name what a cached response was made of, so that a write can invalidate exactly the
@@ -64,79 +63,18 @@ function listedEntityType(type: GraphQLOutputType): GraphQLObjectType | undefine
   return undefined;
 }
 
-function included(node: FieldNode | { directives?: FieldNode['directives'] }, variables: Variables): boolean {
-  for (const directive of node.directives ?? []) {
-    const name = directive.name.value;
-    if (name !== 'skip' && name !== 'include') continue;
-    const arg = directive.arguments?.find((a) => a.name.value === 'if');
-    if (!arg) continue;
-    const value =
-      arg.value.kind === Kind.VARIABLE
-        ? variables[arg.value.name.value]
-        : arg.value.kind === Kind.BOOLEAN
-          ? arg.value.value
-          : undefined;
-    if (name === 'skip' && value === true) return false;
-    if (name === 'include' && value === false) return false;
-  }
-  return true;
-}
-
-export function findOperation(
-  document: DocumentNode,
-  operationName?: string | null,
-): OperationDefinitionNode | undefined {
-  const operations = document.definitions.filter(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-  );
-  return operationName
-    ? operations.find((o) => o.name?.value === operationName)
-    : operations.length === 1
-      ? operations[0]
-      : undefined;
-}
-
-/** Walks a response along its operation and the schema, calling `visit` for every object met. */
+/**
+ * Walks a response along its operation's analysis and the schema, tagging every object met.
+ * The fields executed on each object come from the analysis (remembered there per type and
+ * selection set), so fragments are never expanded again per object of the response.
+ */
 class Walker {
-  private readonly fragments = new Map<string, FragmentDefinitionNode>();
   readonly tags = new Set<string>();
 
   constructor(
     private readonly schema: GraphQLSchema,
-    document: DocumentNode,
-    private readonly variables: Variables,
-  ) {
-    for (const d of document.definitions)
-      if (d.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(d.name.value, d);
-  }
-
-  /** The fields selected on an object of `type`, merged by response key. */
-  private collect(
-    type: GraphQLObjectType,
-    selectionSet: SelectionSetNode,
-    into = new Map<string, FieldNode[]>(),
-  ) {
-    for (const selection of selectionSet.selections) {
-      if (!included(selection, this.variables)) continue;
-      if (selection.kind === Kind.FIELD) {
-        const key = selection.alias?.value ?? selection.name.value;
-        into.set(key, [...(into.get(key) ?? []), selection]);
-      } else {
-        const fragment =
-          selection.kind === Kind.INLINE_FRAGMENT ? selection : this.fragments.get(selection.name.value);
-        if (!fragment) continue;
-        const condition = fragment.typeCondition && this.schema.getType(fragment.typeCondition.name.value);
-        if (
-          condition &&
-          condition !== type &&
-          !(isAbstractType(condition) && this.schema.isSubType(condition, type))
-        )
-          continue;
-        this.collect(type, fragment.selectionSet, into);
-      }
-    }
-    return into;
-  }
+    private readonly analysis: OperationAnalysis,
+  ) {}
 
   value(type: GraphQLCompositeType, selectionSet: SelectionSetNode, value: unknown): void {
     if (value === null || value === undefined) return;
@@ -174,7 +112,10 @@ class Walker {
   }
 
   private object(type: GraphQLObjectType, selectionSet: SelectionSetNode, record: Record<string, unknown>) {
-    const fields = this.collect(type, selectionSet);
+    this.fields(type, this.analysis.fieldsOf(type, selectionSet), record);
+  }
+
+  fields(type: GraphQLObjectType, fields: CollectedFields, record: Record<string, unknown>) {
     if (isEntityType(type)) {
       const idKey = [...fields].find(([, nodes]) => nodes[0].name.value === 'id')?.[0];
       const id = idKey ? record[idKey] : undefined;
@@ -201,22 +142,20 @@ class Walker {
     }
   }
 
-  root(operation: OperationDefinitionNode, data: Record<string, unknown>) {
-    const rootType = this.schema.getRootType(operation.operation);
-    if (rootType) this.object(rootType, operation.selectionSet, data);
+  root(data: Record<string, unknown>) {
+    const rootType = this.schema.getRootType(this.analysis.operationType);
+    if (rootType) this.fields(rootType, this.analysis.rootSelection, data);
   }
 }
 
 /** The tags of a public query's response (what it was made of). */
 export function responseTags(
   schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Variables,
+  analysis: OperationAnalysis,
   data: Record<string, unknown>,
 ): string[] {
-  const walker = new Walker(schema, document, variables);
-  walker.root(operation, data);
+  const walker = new Walker(schema, analysis);
+  walker.root(data);
   return [...walker.tags].sort();
 }
 
@@ -226,27 +165,72 @@ const LIST_CHANGING = new Set(['createCategory', 'createProduct', 'updateProduct
 const RESTOCKING = new Set(['refundOrder', 'cancelOrder']);
 
 /**
- * The tags a mutation invalidates: the entity each root field returns (its id read from the
- * response, else from an `id`/`productId` argument) with its type-wide tag; the lists of the
- * type for creates, updates and archives; and for a refund or cancellation, the products
- * the response names, else all public stock (it returns the order, not its products).
+ * The tags a mutation will touch, known from its arguments before it runs (#15): for each root
+ * field (found through fragments) returning an entity, its type-wide tag and the entity named
+ * by an `id`/`productId` argument; the lists of the type for creates, updates and archives; all
+ * public stock for a refund or cancellation (which products it restocks is not known yet).
+ * Marked before the mutation is forwarded and again after it returns, so a response that never
+ * arrives cannot leave stale public data behind.
+ */
+export function attemptTags(schema: GraphQLSchema, analysis: OperationAnalysis, variables: Variables): string[] {
+  const tags = new Set<string>();
+  const mutationType = schema.getMutationType();
+  if (!mutationType || analysis.operationType !== 'mutation') return [];
+  for (const [, nodes] of analysis.rootSelection)
+    for (const selection of nodes) {
+      const field = mutationType.getFields()[selection.name.value];
+      if (!field) continue;
+      const named = getNamedType(field.type);
+      if (isEntityType(named)) {
+        tags.add(typeTag(named.name));
+        for (const tag of argumentTags(field, selection, named.name, variables)) tags.add(tag);
+        if (LIST_CHANGING.has(field.name)) tags.add(listTag(named.name));
+      }
+      if (RESTOCKING.has(field.name)) tags.add(STOCK_TAG);
+    }
+  return [...tags].sort();
+}
+
+/** The entity an `id`/`productId` argument names (a productId always names a Product). */
+function argumentTags(
+  field: GraphQLField<unknown, unknown>,
+  selection: FieldNode,
+  typeName: string,
+  variables: Variables,
+): string[] {
+  const tags: string[] = [];
+  for (const arg of selection.arguments ?? []) {
+    if (arg.name.value !== 'id' && arg.name.value !== 'productId') continue;
+    const definition = field.args.find((a) => a.name === arg.name.value);
+    const value = definition ? valueFromAST(arg.value, definition.type, variables) : undefined;
+    const target = arg.name.value === 'productId' ? 'Product' : typeName;
+    if (typeof value === 'string') tags.push(entityTag(target, value), typeTag(target));
+  }
+  return tags;
+}
+
+/**
+ * The tags a mutation invalidates once its response is known: the entity each root field
+ * returns (its id read from the response, else from an `id`/`productId` argument) with its
+ * type-wide tag; the lists of the type for creates, updates and archives; and for a refund or
+ * cancellation, the products the response names, else all public stock (it returns the
+ * order, not its products). Root fields are found through fragments, as they execute.
  */
 export function invalidationTags(
   schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
+  analysis: OperationAnalysis,
   variables: Variables,
   data: Record<string, unknown> | null | undefined,
 ): string[] {
   const tags = new Set<string>();
   const mutationType = schema.getMutationType();
-  if (!mutationType || operation.operation !== 'mutation') return [];
-  for (const selection of operation.selectionSet.selections) {
-    if (selection.kind !== Kind.FIELD) continue;
+  if (!mutationType || analysis.operationType !== 'mutation') return [];
+  for (const [key, nodes] of analysis.rootSelection) {
+    const selection = nodes[0];
     const field = mutationType.getFields()[selection.name.value];
     if (!field) continue;
     const named = getNamedType(field.type);
-    const result = data?.[selection.alias?.value ?? selection.name.value];
+    const result = data?.[key];
     // A refused or failed mutation changed nothing (and must not let anyone flush the cache).
     if (result === null || result === undefined) continue;
     if (isEntityType(named)) {
@@ -258,20 +242,11 @@ export function invalidationTags(
         const id = item && idKey ? (item as Record<string, unknown>)[idKey.alias?.value ?? 'id'] : undefined;
         if (typeof id === 'string') tags.add(entityTag(named.name, id));
       }
-      for (const arg of selection.arguments ?? []) {
-        if (arg.name.value !== 'id' && arg.name.value !== 'productId') continue;
-        const definition = field.args.find((a) => a.name === arg.name.value);
-        const value = definition ? valueFromAST(arg.value, definition.type, variables) : undefined;
-        const target = arg.name.value === 'productId' ? 'Product' : named.name;
-        if (typeof value === 'string') {
-          tags.add(entityTag(target, value));
-          tags.add(typeTag(target));
-        }
-      }
+      for (const tag of argumentTags(field, selection, named.name, variables)) tags.add(tag);
       if (LIST_CHANGING.has(field.name)) tags.add(listTag(named.name));
     }
     if (RESTOCKING.has(field.name)) {
-      const walker = new Walker(schema, document, variables);
+      const walker = new Walker(schema, analysis);
       if (data && selection.selectionSet && isCompositeType(named))
         walker.value(named, selection.selectionSet, result);
       const products = [...walker.tags].filter((t) => t.startsWith('E:Product:'));

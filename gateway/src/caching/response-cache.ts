@@ -5,8 +5,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type Redis from 'ioredis';
 import type { Logger } from '@shop/kit';
 import { Counter, type Registry } from 'prom-client';
-import { memoizedCachePolicy, type CacheHints, type CachePolicy } from '../analysis/cache-policy';
-import { invalidationTags, responseTags } from '../analysis/cache-tags';
+import { analysisOf } from '../analysis/analysis-plugin';
+import type { CachePolicy } from '../analysis/cache-policy';
+import { attemptTags, invalidationTags, responseTags } from '../analysis/cache-tags';
 import type { GatewayContext } from '../context';
 import { decodeEntry, encodeEntry, type CacheEntry, type Lookup, type RequestLookup } from './cache-entry';
 
@@ -320,7 +321,7 @@ export function cacheKey(
 }
 
 /**
- * Serves public queries from the cache, stores public answers, invalidates after mutations,
+ * Serves public queries from the cache, stores public answers, invalidates around mutations,
  * and sets Cache-Control on every response: `public, max-age=N` when the operation's policy
  * (computed from the subgraphs' hints, see cache-policy.ts) is public and cacheable, else
  * `private, no-store`. Responses with errors and anything private are never stored, and
@@ -329,23 +330,29 @@ export function cacheKey(
 export function responseCachePlugin(
   cache: ResponseCache | undefined,
   metrics: CacheMetrics,
-  hints: CacheHints,
 ): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       let lookup: Lookup = { status: 'bypass' };
       let key: string | undefined;
       let policy: CachePolicy | null = null;
+      let attempted: string[] = [];
       return {
         async responseForOperation(rc) {
-          if (rc.operation?.operation !== 'query') return null;
-          const candidate = memoizedCachePolicy(
-            rc.schema,
-            hints,
-            rc.document,
-            rc.operation,
-            rc.request.variables ?? {},
-          );
+          const analysis = analysisOf(rc.request);
+          if (!analysis) return null;
+          if (analysis.operationType === 'mutation') {
+            // An admin's write: mark what it will touch before it is forwarded, so a response that
+            // never arrives (timeout, open circuit, another field failing) leaves nothing stale.
+            // Only admins: anyone else could flush the cache by merely attempting a mutation.
+            if (cache && rc.contextValue.identity.role === 'ADMIN') {
+              attempted = attemptTags(rc.schema, analysis, rc.request.variables ?? {});
+              await cache.invalidate(attempted);
+            }
+            return null;
+          }
+          if (analysis.operationType !== 'query') return null;
+          const candidate = analysis.cachePolicy;
           if (!candidate || candidate.scope !== 'PUBLIC') {
             metrics.requests.inc({ result: 'uncacheable' });
             return null;
@@ -375,13 +382,14 @@ export function responseCachePlugin(
           const headers = rc.response.http.headers;
           const body = rc.response.body;
           const single = body.kind === 'single' ? body.singleResult : undefined;
-          const operation = rc.operation;
-          if (operation?.operation === 'mutation') {
+          const analysis = analysisOf(rc.request);
+          if (analysis?.operationType === 'mutation') {
             headers.set('cache-control', 'private, no-store');
-            if (cache && rc.document && single?.data)
-              await cache.invalidate(
-                invalidationTags(rc.schema, rc.document, operation, rc.request.variables ?? {}, single.data),
-              );
+            // Again after it returns (whatever came back), plus what the response names.
+            const returned = single?.data
+              ? invalidationTags(rc.schema, analysis, rc.request.variables ?? {}, single.data)
+              : [];
+            if (cache) await cache.invalidate([...new Set([...attempted, ...returned])]);
             return;
           }
           if (lookup.status === 'hit') {
@@ -397,14 +405,8 @@ export function responseCachePlugin(
           }
           headers.set('cache-control', `public, max-age=${policy.maxAge}`);
           headers.set('x-cache', lookup.status === 'bypass' ? 'BYPASS' : 'MISS');
-          if (cache && key && lookup.status === 'miss' && rc.document && operation) {
-            const tags = responseTags(
-              rc.schema,
-              rc.document,
-              operation,
-              rc.request.variables ?? {},
-              single.data,
-            );
+          if (cache && key && lookup.status === 'miss' && analysis) {
+            const tags = responseTags(rc.schema, analysis, single.data);
             await cache.store(key, {
               body: JSON.stringify({ data: single.data }),
               tags,

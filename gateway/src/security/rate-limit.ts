@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, Response } from 'express';
 import { sendGraphQLError, type KeyValueStore, type ServiceMetrics } from '@shop/kit';
+import type { AnalysisCheck } from '../analysis/analysis-plugin';
 import type { GatewayContext } from '../context';
 
 export interface RateLimits {
@@ -9,9 +10,6 @@ export interface RateLimits {
   max: number;
   authMax: number;
 }
-
-/** Operations that guess credentials or mint sessions get a stricter, per-IP limit. */
-export const AUTH_FIELDS = new Set(['login', 'register', 'refreshSession']);
 
 /**
  * Fixed-window counters in the store, per client: the user id when signed in, else the
@@ -50,35 +48,65 @@ export function rateLimitMiddleware(store: KeyValueStore, metrics: ServiceMetric
   };
 }
 
-export function authRateLimitPlugin(
-  store: KeyValueStore,
-  metrics: ServiceMetrics,
-  limits: RateLimits,
-): ApolloServerPlugin<GatewayContext> {
+function rateLimited(message: string, retryAfter: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: 'RATE_LIMITED',
+      retryAfter,
+      http: { status: 429, headers: new Map([['retry-after', String(retryAfter)]]) },
+    },
+  });
+}
+
+/**
+ * The stricter per-IP limit on operations that guess credentials or mint sessions: every
+ * login, register and refreshSession the operation runs is one attempt, wherever it sits
+ * (aliases, inline fragments, fragment spreads: the analysis counts them all). An operation
+ * holding more attempts than the limit allows is refused whole.
+ */
+export function signInLimit(store: KeyValueStore, metrics: ServiceMetrics, limits: RateLimits): AnalysisCheck {
+  return async (analysis, context) => {
+    const attempts = analysis.signInAttempts;
+    if (attempts === 0) return;
+    if (attempts > limits.authMax)
+      throw rateLimited(
+        `The operation makes ${attempts} sign-in attempts; at most ${limits.authMax} are allowed per ${limits.windowSeconds} s`,
+        limits.windowSeconds,
+      );
+    // One count per attempt (the analysis has already bounded them by the root-field limit).
+    const answers = await Promise.all(
+      Array.from({ length: attempts }, () =>
+        hitLimit(store, metrics, `rl:auth:${context.clientIp}`, limits.authMax, limits.windowSeconds),
+      ),
+    );
+    const retryAfter = answers.reduce<number | null>(
+      (longest, answer) => (answer === null ? longest : Math.max(longest ?? 0, answer)),
+      null,
+    );
+    if (retryAfter !== null)
+      throw rateLimited(`Too many sign-in attempts from this client; try again in ${retryAfter} s`, retryAfter);
+  };
+}
+
+/**
+ * Every RATE_LIMITED a client receives is HTTP 429 with Retry-After (contract), also when a
+ * subgraph relays it inside an otherwise 200 response (a per-account sign-in lockout): the
+ * longest retryAfter among the errors, at least one second.
+ */
+export function rateLimitedStatusPlugin(): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, contextValue }) {
-          const authField = operation?.selectionSet.selections.find(
-            (s) => s.kind === 'Field' && AUTH_FIELDS.has(s.name.value),
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const limited = response.body.singleResult.errors?.filter((e) => e.extensions?.code === 'RATE_LIMITED');
+          if (!limited?.length) return;
+          const retryAfter = Math.max(
+            1,
+            ...limited.map((e) => Math.ceil(Number(e.extensions?.retryAfter) || 0)),
           );
-          if (!authField) return;
-          const ipKey = contextValue.clientIp;
-          const retryAfter = await hitLimit(
-            store,
-            metrics,
-            `rl:auth:${ipKey}`,
-            limits.authMax,
-            limits.windowSeconds,
-          );
-          if (retryAfter === null) return;
-          throw new GraphQLError(`Too many sign-in attempts from this client; try again in ${retryAfter} s`, {
-            extensions: {
-              code: 'RATE_LIMITED',
-              retryAfter,
-              http: { status: 429, headers: new Map([['retry-after', String(retryAfter)]]) },
-            },
-          });
+          response.http.status = 429;
+          response.http.headers.set('retry-after', String(retryAfter));
         },
       };
     },
