@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { playgroundHtml } from '../../gateway/src/http/playground';
 import { FLOWS, PEERS } from './flows';
-import { allowed, quantity, routes, selects, type PodRef } from './k8s-util';
+import { allowed, routes, selects, type PodRef } from './k8s-util';
 import { IMMUTABLE_TAG, RULES } from './rules';
 import {
   ADMIN_KINDS,
@@ -178,24 +178,9 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(ofKind(objects(), 'Service').every((s) => (s.spec.type ?? 'ClusterIP') === 'ClusterIP')).toBe(true);
   });
 
-  it('has guard rails: a ResourceQuota that fits the workloads, a LimitRange, RBAC roles bound to the overlay groups', () => {
-    const quota = find(objects(), 'ResourceQuota', 'shop-quota').spec.hard;
+  it('has guard rails (a ResourceQuota and a LimitRange; their fit: capacity.spec.ts) and RBAC roles bound to the overlay groups', () => {
+    expect(find(objects(), 'ResourceQuota', 'shop-quota').spec.hard['limits.cpu']).toBeDefined();
     expect(find(objects(), 'LimitRange', 'shop-limits').spec.limits.length).toBeGreaterThan(0);
-    let cpu = 0;
-    let memory = 0;
-    for (const { object, template } of workloads(objects())) {
-      if (!['Deployment', 'StatefulSet'].includes(object.kind)) continue;
-      const hpa = ofKind(objects(), 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === object.metadata.name);
-      const replicas = hpa ? hpa.spec.maxReplicas : object.spec.replicas;
-      // A rolling update runs one extra pod per workload (maxSurge) at most at a time.
-      for (const { container } of allContainers(template.spec).filter((c) => !c.init)) {
-        cpu += quantity(container.resources.requests.cpu) * (replicas + 1);
-        memory += quantity(container.resources.requests.memory) * (replicas + 1);
-      }
-    }
-    expect(cpu).toBeLessThanOrEqual(quantity(quota['requests.cpu']));
-    expect(memory).toBeLessThanOrEqual(quantity(quota['requests.memory']));
-
     const developer = find(objects(), 'Role', 'shop-developer');
     const granted = developer.rules.flatMap((r: { resources: string[]; verbs: string[] }) => r.resources.map((res) => [res, r.verbs] as const));
     for (const resource of ['pods', 'pods/log', 'services', 'configmaps', 'deployments'])
