@@ -1,10 +1,9 @@
-import type { HasEntityManager, Logger } from '@shop/kit';
+import { startTimerLoop, type HasEntityManager, type Logger, type TimerLoop } from '@shop/kit';
 import type { ReservationService } from './services/reservation.service';
 
 /** Periodically returns expired reservations to stock; stop() waits for a sweep in flight. */
 export class ReservationSweeper {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private loop?: TimerLoop;
   private stopped = false;
 
   constructor(
@@ -14,7 +13,11 @@ export class ReservationSweeper {
   ) {}
 
   start(): void {
-    this.schedule();
+    this.loop = startTimerLoop(() => this.sweep(), {
+      name: 'reservation sweep',
+      intervalMs: this.options.intervalMs,
+      logger: this.options.logger,
+    });
   }
 
   /** One sweep (also used by tests); returns how many reservations expired. */
@@ -31,21 +34,6 @@ export class ReservationSweeper {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule() {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((error) => this.options.logger.error({ err: error }, 'reservation sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, this.options.intervalMs);
-    this.timer.unref();
+    await this.loop?.stop();
   }
 }

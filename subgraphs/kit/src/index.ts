@@ -20,3 +20,4 @@ export * from './commands';
 export * from './sessions';
 export * from './sql';
 export * from './seed-ids';
+export * from './timer-loop';

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { In, type EntityManager } from 'typeorm';
 import { Order } from './entities/order.entity';
 import { OrderLine } from './entities/order-line.entity';
-import { isUuid } from './services/validation';
+import { isUuid } from '@shop/kit';
 
 export interface OrderLoaders {
   orderById: DataLoader<string, Order | null>;

@@ -1,3 +1,4 @@
+import { isUuid } from '@shop/kit';
 import DataLoader from 'dataloader';
 import { In, type EntityManager } from 'typeorm';
 import { Payment } from './entities/payment.entity';
@@ -7,11 +8,9 @@ export interface PaymentLoaders {
   paymentByOrderId: DataLoader<string, Payment | null>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function by(em: EntityManager, column: 'id' | 'orderId') {
   return new DataLoader<string, Payment | null>(async (keys) => {
-    const valid = keys.filter((k) => UUID.test(k));
+    const valid = keys.filter(isUuid);
     const rows = valid.length ? await em.getRepository(Payment).findBy({ [column]: In(valid) }) : [];
     const map = new Map(rows.map((row) => [row[column], row]));
     return keys.map((key) => map.get(key) ?? null);

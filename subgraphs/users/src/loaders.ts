@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { In, type EntityManager } from 'typeorm';
 import { User } from './entities';
-import { isUuid } from './services/session.service';
+import { isUuid } from '@shop/kit';
 
 export interface Loaders {
   /** One query for every User id asked for in one tick of one request; unknown ids give null. */

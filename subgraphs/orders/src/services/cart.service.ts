@@ -1,8 +1,8 @@
-import { NotFoundError, OutOfStockError, BadUserInputError, type ServiceContext } from '@shop/kit';
+import { isUuid, NotFoundError, OutOfStockError, BadUserInputError, type ServiceContext } from '@shop/kit';
 import { In } from 'typeorm';
 import type { CatalogProduct, Clients } from '../clients';
 import { CartItem } from '../entities/cart-item.entity';
-import { isUuid, MAX_LINE_QUANTITY, requireQuantity } from './validation';
+import { MAX_LINE_QUANTITY, requireQuantity } from './validation';
 
 export interface Money {
   amount: number;

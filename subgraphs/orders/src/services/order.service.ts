@@ -4,13 +4,13 @@ import {
   decodeCursor,
   encodeCursor,
   isAdmin,
+  isUuid,
   pageSize,
   type ServiceContext,
   type SignedInIdentity,
 } from '@shop/kit';
 import { Order } from '../entities/order.entity';
 import type { Saga } from './saga';
-import { isUuid } from './validation';
 
 export interface OrderPage {
   totalCount: number;

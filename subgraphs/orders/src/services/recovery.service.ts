@@ -1,4 +1,4 @@
-import type { Logger, ServiceContext } from '@shop/kit';
+import { startTimerLoop, type Logger, type ServiceContext, type TimerLoop } from '@shop/kit';
 import type { DataSource } from 'typeorm';
 import { Order } from '../entities/order.entity';
 import type { OrderMetrics } from '../metrics';
@@ -25,8 +25,7 @@ export interface RecoveryOptions {
  *    release; no payment at all → CANCELLED (checkout_interrupted), release and void.
  */
 export class RecoveryService {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private loop?: TimerLoop;
   private stopped = false;
 
   constructor(
@@ -38,22 +37,17 @@ export class RecoveryService {
   ) {}
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((error) => this.logger.error({ err: error }, 'recovery pass failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
-        });
-    };
-    tick();
+    this.loop = startTimerLoop(() => this.runOnce(), {
+      name: 'recovery pass',
+      intervalMs: this.options.intervalMs,
+      logger: this.logger,
+      runAtStart: true,
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop?.stop();
   }
 
   /** One pass; returns the number of orders it worked on. */

@@ -61,6 +61,3 @@ export function requireQuantity(quantity: number, { allowZero }: { allowZero: bo
   if (!Number.isInteger(quantity) || quantity < min || quantity > MAX_LINE_QUANTITY)
     throw new BadUserInputError(`quantity must be between ${min} and ${MAX_LINE_QUANTITY}`);
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string) => UUID.test(value);

@@ -1,14 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   issueAccessToken,
+  isUuid,
   REVOKED_MARK_TTL_MS,
   SESSION_STATE,
   sessionStateKey,
+  startTimerLoop,
   UnauthenticatedError,
   withTransaction,
   type HasEntityManager,
   type KeyValueStore,
   type Logger,
+  type TimerLoop,
   type TokenSigner,
 } from '@shop/kit';
 import { In, IsNull, Not, type EntityManager } from 'typeorm';
@@ -24,8 +27,6 @@ export interface AuthPayload {
 
 export type RevocationReason = 'logout' | 'password_change' | 'refresh_reuse' | 'admin_bootstrap';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 
 export const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -193,23 +194,12 @@ export class SessionService {
   }
 
   /** Retries unpublished revocations every few seconds until stopped. */
-  startPublisher(em: EntityManager): { stop(): Promise<void> } {
-    let pass: Promise<unknown> | undefined;
-    let stopped = false;
-    const timer = setInterval(() => {
-      if (stopped || pass) return;
-      pass = this.publishPending(em)
-        .catch((error) => this.options.logger.warn({ err: error }, 'revocation publisher failed'))
-        .finally(() => (pass = undefined));
-    }, this.options.publishIntervalMs);
-    timer.unref();
-    return {
-      async stop() {
-        stopped = true;
-        clearInterval(timer);
-        await pass;
-      },
-    };
+  startPublisher(em: EntityManager): TimerLoop {
+    return startTimerLoop(() => this.publishPending(em), {
+      name: 'revocation publisher',
+      intervalMs: this.options.publishIntervalMs,
+      logger: this.options.logger,
+    });
   }
 
   private accessToken(user: User, sessionId: string) {
