@@ -44,6 +44,7 @@ import { bodyErrors } from './http/body-errors';
 import { identify } from './http/identify';
 import { operationName } from './http/operation-name';
 import { tokenLimit } from './http/token-limit';
+import { variablesDepth } from './http/variables-depth';
 import { loadManifest } from './trusted-documents/manifest';
 import {
   createTrustedDocumentMetrics,
@@ -273,6 +274,7 @@ export async function startGateway(
     '/graphql',
     express.json({ limit: config.BODY_LIMIT_BYTES }),
     bodyErrors(config.BODY_LIMIT_BYTES),
+    variablesDepth(),
     trustedDocumentsMiddleware({
       mode: config.trustedDocumentsMode,
       documents: trustedDocuments,

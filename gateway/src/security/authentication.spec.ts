@@ -1,4 +1,5 @@
 import {
+  ACCESS_TOKEN_ISSUER,
   createLogger,
   createMetrics,
   issueAccessToken,
@@ -11,6 +12,7 @@ import {
   TokenVerifier,
 } from '@shop/kit';
 import { createTestKeys, TEST_REDIS_URL, uniqueRedisPrefix } from '@shop/kit/testing';
+import jwt from 'jsonwebtoken';
 import { Registry } from 'prom-client';
 import { Authenticator } from './authentication';
 
@@ -65,6 +67,17 @@ describe('Authenticator: verified claims cached per token, session checked on ev
     // and a forged or tampered token is never taken from the cache
     const tampered = `${token.slice(0, -4)}AAAA`;
     await expect(authenticator.identify(`Bearer ${tampered}`)).rejects.toThrow(/Invalid token/);
+  });
+
+  it('refuses a token without an expiry (exp), even signed by a current key for an active session', async () => {
+    const sessionId = session('no-exp');
+    await store.set(sessionStateKey(sessionId), SESSION_STATE.ACTIVE, 60_000);
+    const forever = jwt.sign({ sub: 'u-3', role: 'ADMIN', sid: sessionId, typ: 'access' }, keys.access.privateKey, {
+      algorithm: 'ES256',
+      keyid: keys.access.kid,
+      issuer: ACCESS_TOKEN_ISSUER,
+    });
+    await expect(authenticator.identify(`Bearer ${forever}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it('gives each token its own identity', async () => {

@@ -147,6 +147,103 @@ describe('rate limits', () => {
   });
 });
 
+describe('sign-in attempts cannot be hidden (#15)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startUsersStack({
+      gatewayEnv: { AUTH_RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '60', TRUSTED_PROXIES: 'loopback' },
+    });
+  });
+  afterAll(() => stack?.stop());
+  // Each test signs in from its own forwarded address (the stack trusts loopback as a proxy).
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  const guess = (n: number) => `g${n}: login(input: { email: "victim@example.com", password: "guess number ${n}" }) { accessToken }`;
+
+  it('counts aliased logins in one request as one attempt each', async () => {
+    const four = await postGraphQL(stack.graphqlUrl, `mutation { ${[1, 2, 3, 4].map(guess).join(' ')} }`, {}, from('203.0.113.10'));
+    expect(four.status).toBe(429);
+    expect(code(four)).toBe('RATE_LIMITED');
+    const two = await postGraphQL(stack.graphqlUrl, `mutation { ${[1, 2].map(guess).join(' ')} }`, {}, from('203.0.113.11'));
+    expect(code(two)).toBe('UNAUTHENTICATED');
+    const twoMore = await postGraphQL(stack.graphqlUrl, `mutation { ${[3, 4].map(guess).join(' ')} }`, {}, from('203.0.113.11'));
+    expect(twoMore.status).toBe(429);
+    expect(Number(twoMore.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('counts logins inside inline fragments and fragment spreads', async () => {
+    const hidden = [
+      `mutation { ... on Mutation { ${guess(1)} } }`,
+      `mutation { ...Guess } fragment Guess on Mutation { ${guess(2)} }`,
+      `mutation { ... on Mutation { ...Guess } } fragment Guess on Mutation { ${guess(3)} }`,
+    ];
+    for (const query of hidden)
+      expect(code(await postGraphQL(stack.graphqlUrl, query, {}, from('203.0.113.12')))).toBe('UNAUTHENTICATED');
+    const fourth = await postGraphQL(stack.graphqlUrl, hidden[0], {}, from('203.0.113.12'));
+    expect(fourth.status).toBe(429);
+    expect(code(fourth)).toBe('RATE_LIMITED');
+  });
+});
+
+describe('a per-account lockout from the users service (#15)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startUsersStack({ usersEnv: { LOGIN_FAILURE_LIMIT: '2' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('reaches the client as HTTP 429 with Retry-After, like every RATE_LIMITED', async () => {
+    const attempt = () =>
+      postGraphQL(stack.graphqlUrl, LOGIN, { input: { email: 'locked@example.com', password: 'wrong password' } });
+    expect(code(await attempt())).toBe('UNAUTHENTICATED');
+    expect(code(await attempt())).toBe('UNAUTHENTICATED');
+    const locked = await attempt();
+    expect(code(locked)).toBe('RATE_LIMITED');
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('hostile requests at the edge (#15)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startUsersStack();
+  });
+  afterAll(() => stack?.stop());
+
+  it('holds GET requests to the token limit too', async () => {
+    const query = `{ me { id } } ${'['.repeat(5_001)}`;
+    const result = await fetch(`${stack.graphqlUrl}?query=${encodeURIComponent(query)}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(result.status).toBe(400);
+    const body = (await result.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0].extensions.code).toBe('OPERATION_TOO_COMPLEX');
+    expect(body.errors[0].message).toMatch(/token limit of 5000/);
+  });
+
+  it('answers variables nested 5,000 levels deep with 400 BAD_USER_INPUT (Redis on), never a 500', async () => {
+    // Written as text: JSON.stringify itself cannot nest this deep.
+    const deep = `${'['.repeat(5_000)}"x"${']'.repeat(5_000)}`;
+    const query = 'query Categories { categories { id } }';
+    const post = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"query":${JSON.stringify(query)},"variables":{"deep":${deep}}}`,
+    });
+    expect(post.status).toBe(400);
+    expect(((await post.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe(
+      'BAD_USER_INPUT',
+    );
+    // A URL cannot carry 5,000 levels (Node's header limit answers 431): 1,000 by GET.
+    const deepGet = `${'['.repeat(1_000)}"x"${']'.repeat(1_000)}`;
+    const get = await fetch(
+      `${stack.graphqlUrl}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(`{"deep":${deepGet}}`)}`,
+      { headers: { 'apollo-require-preflight': 'true' } },
+    );
+    expect(get.status).toBe(400);
+  });
+});
+
 describe('client address behind proxies', () => {
   const burst = async (stack: Stack, forwardedFor: (i: number) => string) => {
     const statuses: number[] = [];

@@ -34,7 +34,7 @@ export interface Stack {
  * sharing a Redis (the machine's, or a test-owned one to stop mid-test).
  */
 export async function startUsersStack(
-  options: { redisUrl?: string; gatewayEnv?: Record<string, string> } = {},
+  options: { redisUrl?: string; gatewayEnv?: Record<string, string>; usersEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   // Imported lazily so a gateway unit test does not load the users subgraph.
   const { startUsers } = await import('../../../subgraphs/users/src/index');
@@ -55,6 +55,7 @@ export async function startUsersStack(
     DATABASE_URL: db.url,
     BCRYPT_COST: '10',
     REVOCATION_PUBLISH_INTERVAL_MS: '200',
+    ...options.usersEnv,
   });
   const supergraphPath = currentSupergraphPath();
   const gatewayEnv = (extra: Record<string, string> = {}) => ({

@@ -52,8 +52,11 @@ export class TokenVerifier {
         ...(options.audience ? { audience: options.audience } : {}),
         ...(options.issuer ? { issuer: options.issuer } : {}),
       }) as jwt.JwtPayload;
+      // jsonwebtoken accepts a token without exp as valid forever; ours always carry one.
+      if (typeof payload.exp !== 'number') throw new UnauthenticatedError('Token without expiry');
       return { ...payload, kid };
     } catch (error) {
+      if (error instanceof UnauthenticatedError) throw error;
       if (error instanceof jwt.TokenExpiredError) throw new UnauthenticatedError('Token expired');
       throw new UnauthenticatedError('Invalid token');
     }
