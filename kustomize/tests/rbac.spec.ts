@@ -64,7 +64,7 @@ function grants(rules: PolicyRule[], group: string, resource: string, verb: stri
   );
 }
 
-const FIXTURES = ['tests/fixtures/production-managed', 'tests/fixtures/production-vpa'];
+const FIXTURES = ['tests/fixtures/production-managed', 'tests/fixtures/production-vpa', 'tests/fixtures/production-external-secrets'];
 
 describe.each(OVERLAYS)('overlay %s: RBAC', (overlay) => {
   const role = (name: string) => find(renderAdmin(overlay), 'Role', name).rules as PolicyRule[];

@@ -2,8 +2,8 @@ import { OVERLAYS, renderDir, renderEnvironment, renderOverlay, type K8sObject }
 
 /**
  * Every rendered object validates against its Kubernetes schema (kubernetes-models for the
- * built-in kinds; the prometheus-operator and autoscaler model packages for ServiceMonitor,
- * PrometheusRule and VerticalPodAutoscaler), and carries no field that the schema does not
+ * built-in kinds; the prometheus-operator, autoscaler and external-secrets model packages for
+ * ServiceMonitor, PrometheusRule, VerticalPodAutoscaler and ExternalSecret), and carries no field that the schema does not
  * know. The validators ignore unknown fields, so each field is probed: replaced by a value of
  * no JSON type, a field the schema knows makes validation fail at exactly that path; one it
  * does not know passes silently, and is reported.
@@ -18,6 +18,7 @@ type Validate = (object: unknown) => ValidationError[];
 const MODULES: Record<string, string> = {
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
   'autoscaling.k8s.io/v1': '@kubernetes-models/autoscaler/autoscaling.k8s.io/v1',
+  'external-secrets.io/v1beta1': '@kubernetes-models/external-secrets/external-secrets.io/v1beta1',
 };
 
 function validatorFor(apiVersion: string, kind: string): Validate {
@@ -86,7 +87,7 @@ describe.each(OVERLAYS)('overlay %s: every object matches its schema', (overlay)
   });
 });
 
-describe.each(['production-managed', 'production-vpa'])('the optional component in fixture %s', (fixture) => {
+describe.each(['production-managed', 'production-vpa', 'production-external-secrets'])('the optional component in fixture %s', (fixture) => {
   it('renders with production and validates', () => {
     expect(check(renderDir(`tests/fixtures/${fixture}`))).toEqual([]);
   });
@@ -105,6 +106,14 @@ describe('the unknown-field probe', () => {
     ]);
     deployment.spec.replicas = 'three';
     expect(validate(deployment).map((e) => e.instancePath)).toContain('/spec/replicas');
+  });
+
+  it('knows the fields of add-on kinds (ExternalSecret)', () => {
+    const external = structuredClone(renderDir('tests/fixtures/production-external-secrets').find((o) => o.kind === 'ExternalSecret')!);
+    const validate = validatorFor(external.apiVersion, external.kind);
+    expect(unknownFields(structuredClone(external), validate)).toEqual([]);
+    external.spec.data[0].remoteRef.propery = 'url';
+    expect(unknownFields(external, validate)).toEqual(['/spec/data/0/remoteRef/propery']);
   });
 
   it('knows the fields of add-on kinds (ServiceMonitor)', () => {

@@ -1,13 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '@shop/kit/testing';
 import { parsePublicKeys } from '@shop/kit';
 import { parse, type DocumentNode, type SelectionSetNode, Kind, print } from 'graphql';
 import { Client } from 'pg';
-import { KUSTOMIZE_ROOT, REPO_ROOT } from './render';
+import { KUSTOMIZE_ROOT, REPO_ROOT, renderDir } from './render';
 import { generatedSecrets } from './secrets';
 
 /** The scripts the manifests run, run here against the machine's Postgres. */
@@ -138,11 +138,119 @@ describe('scripts/create-secrets.mjs', () => {
     expect(generatedSecrets('shop-test').get('shop-redis')!.password).not.toBe(redis.password);
   });
 
+  it('creates only what is missing, so a re-run never replaces a password Postgres was initialised with', () => {
+    const all = [...generatedSecrets('shop-test').keys()];
+    expect(all).toHaveLength(12);
+    const first = all.find((n) => n.endsWith('-database'))!;
+    expect([...generatedSecrets('shop-test', [], [first, 'shop-redis']).keys()].sort()).toEqual(all.filter((n) => n !== first && n !== 'shop-redis').sort());
+    expect([...generatedSecrets('shop-test', [], all).keys()]).toEqual([]);
+  });
+
+  it('refuses to make half a key set (public keys must match the private keys that exist)', () => {
+    const run = spawnSync(process.execPath, [path.join(KUSTOMIZE_ROOT, 'scripts/create-secrets.mjs'), '--namespace', 'shop-test', '--existing', '-'], {
+      input: JSON.stringify({ items: [{ metadata: { name: 'shop-gateway-signing-key' } }] }),
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/has shop-gateway-signing-key but not shop-platform-keys, shop-orders-signing-key, shop-users-access-token-key/);
+    expect(run.stdout).toBe('');
+  });
+
+  it('lists, in components/external-secrets, exactly the Secrets and keys it generates', () => {
+    const external = renderDir('tests/fixtures/production-external-secrets').filter((o) => o.kind === 'ExternalSecret');
+    const fromManager = Object.fromEntries(
+      external.map((e) => [e.spec.target.name, e.spec.data.map((d: { secretKey: string }) => d.secretKey).sort()]),
+    );
+    const generated = Object.fromEntries([...generatedSecrets('shop-production')].map(([name, data]) => [name, Object.keys(data).sort()]));
+    expect(fromManager).toEqual(generated);
+  });
+
   it('points at managed services when asked to', () => {
     const secrets = generatedSecrets('shop-test', ['--postgres-host', 'db.internal', '--postgres-sslmode', 'require', '--redis-url', 'rediss://:x@cache.internal:6380']);
     expect(new URL(secrets.get('shop-orders-database')!.url).host).toBe('db.internal:5432');
     expect(secrets.get('shop-orders-database')!.url).toMatch(/\?sslmode=require$/);
     expect(secrets.get('shop-redis')!.url).toBe('rediss://:x@cache.internal:6380');
+  });
+});
+
+describe('scripts/rotate-database-password.mjs', () => {
+  // Postgres is real; kubectl is a recording stand-in (no cluster here) that serves the
+  // service's current Secret and keeps what is applied.
+  const role = `k8s_${randomBytes(3).toString('hex')}_orders`;
+  const oldPassword = randomBytes(12).toString('hex');
+  let dir: string;
+  /**
+   * Whether the role's stored SCRAM verifier is the one for `password` (the test server trusts
+   * local logins, so a login would succeed with any password and prove nothing).
+   */
+  const passwordIs = async (password: string) => {
+    const client = admin();
+    await client.connect();
+    const { rows } = await client.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role]);
+    await client.end();
+    const [, iterations, salt, storedKey, serverKey] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(rows[0].rolpassword)!;
+    const salted = pbkdf2Sync(password, Buffer.from(salt, 'base64'), Number(iterations), 32, 'sha256');
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    return (
+      createHash('sha256').update(clientKey).digest('base64') === storedKey &&
+      createHmac('sha256', salted).update('Server Key').digest('base64') === serverKey
+    );
+  };
+
+  beforeAll(async () => {
+    const client = admin();
+    await client.connect();
+    await client.query(`CREATE ROLE "${role}" LOGIN PASSWORD '${oldPassword}'`);
+    await client.end();
+    dir = mkdtempSync(path.join(tmpdir(), 'shop-rotate-'));
+    const url = `postgres://${role}:${oldPassword}@postgres:5432/${role}`;
+    writeFileSync(
+      path.join(dir, 'secret.json'),
+      JSON.stringify({ kind: 'Secret', type: 'Opaque', metadata: { name: `shop-${role}-database`, labels: { 'app.kubernetes.io/part-of': 'shop' } }, data: { url: Buffer.from(url).toString('base64'), password: Buffer.from(oldPassword).toString('base64') } }),
+    );
+    writeFileSync(
+      path.join(dir, 'kubectl.js'),
+      `const fs = require('fs'); const args = process.argv.slice(2); const dir = ${JSON.stringify(dir)};
+fs.appendFileSync(dir + '/calls', args.join(' ') + '\\n');
+if (args.includes('get')) process.stdout.write(fs.readFileSync(dir + '/secret.json'));
+if (args.includes('apply')) fs.writeFileSync(dir + '/applied.json', fs.readFileSync(0));`,
+    );
+  });
+  afterAll(async () => {
+    const client = admin();
+    await client.connect();
+    await client.query(`DROP ROLE IF EXISTS "${role}"`);
+    await client.end();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sets the new password on the role, then in the Secret, then restarts the service', async () => {
+    expect(await passwordIs(oldPassword)).toBe(true);
+    const run = spawnSync(
+      process.execPath,
+      [
+        path.join(KUSTOMIZE_ROOT, 'scripts/rotate-database-password.mjs'),
+        '--namespace', 'shop-test',
+        '--service', role,
+        '--kubectl', `${process.execPath} ${path.join(dir, 'kubectl.js')}`,
+        '--psql', 'psql --no-psqlrc -v ON_ERROR_STOP=1 --quiet -d postgres',
+      ],
+      { env: { ...pgEnv, PGUSER: pgEnv.POSTGRES_USER }, encoding: 'utf8' },
+    );
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.stringContaining('has a new password') });
+    const applied = JSON.parse(readFileSync(path.join(dir, 'applied.json'), 'utf8'));
+    const url = new URL(applied.stringData.url);
+    expect([url.username, url.hostname, url.pathname, applied.metadata.namespace]).toEqual([role, 'postgres', `/${role}`, 'shop-test']);
+    expect(decodeURIComponent(url.password)).toBe(applied.stringData.password);
+    expect(applied.stringData.password).not.toBe(oldPassword);
+    expect(await passwordIs(applied.stringData.password)).toBe(true);
+    expect(await passwordIs(oldPassword)).toBe(false);
+    expect(readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n')).toEqual([
+      `--namespace shop-test get secret shop-${role}-database --output json`,
+      '--namespace shop-test apply -f -',
+      `--namespace shop-test rollout restart deployment/${role}`,
+      `--namespace shop-test rollout status deployment/${role}`,
+    ]);
   });
 });
 
