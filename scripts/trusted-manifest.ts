@@ -69,8 +69,11 @@ export function trustedDocumentOutputs(
     ...contractFiles(contractDir).map((f) => path.join(contractDir, f)),
     ...clients.map((f) => path.join(root, f)),
   ];
+  const manifest = manifestJson(buildManifest(files));
   const outputs: Record<string, string> = {
-    'gateway/trusted-documents.json': manifestJson(buildManifest(files)),
+    'gateway/trusted-documents.json': manifest,
+    // Mounted into the gateway from a generated ConfigMap; kustomize cannot read outside its root.
+    'kustomize/base/gateway/trusted-documents.json': manifest,
   };
   if (clients.length > 0) outputs[CLIENTS_FILE] = `${JSON.stringify(clients, null, 2)}\n`;
   return outputs;

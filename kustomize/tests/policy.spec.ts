@@ -8,6 +8,7 @@ import { IMMUTABLE_TAG, RULES } from './rules';
 import {
   ADMIN_KINDS,
   KUSTOMIZE_ROOT,
+  REPO_ROOT,
   OVERLAYS,
   SERVICES,
   SERVICE_PORTS,
@@ -215,6 +216,20 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(configMap.data['supergraph.graphql']).toBe(
       readFileSync(path.join(KUSTOMIZE_ROOT, 'base/gateway/supergraph.graphql'), 'utf8'),
     );
+  });
+
+  it('delivers the trusted-documents manifest as a generated ConfigMap at TRUSTED_DOCUMENTS_PATH, in the mode of the environment', () => {
+    const gateway = find(objects(), 'Deployment', 'gateway').spec.template.spec;
+    const volume = gateway.volumes.find((v: { name: string }) => v.name === 'trusted-documents');
+    const configMap = find(objects(), 'ConfigMap', volume.configMap.name);
+    // Hash-suffixed: a new manifest is a new name in the pod template, so the gateway rolls.
+    expect(configMap.metadata.name).toMatch(/^gateway-trusted-documents-[a-z0-9]{10}$/);
+    const mount = gateway.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'trusted-documents');
+    const config = find(objects(), 'ConfigMap', gateway.containers[0].envFrom[0].configMapRef.name).data;
+    expect(config.TRUSTED_DOCUMENTS_PATH).toBe(`${mount.mountPath}/trusted-documents.json`);
+    expect(Object.keys(configMap.data)).toEqual(['trusted-documents.json']);
+    expect(configMap.data['trusted-documents.json']).toBe(readFileSync(path.join(REPO_ROOT, 'gateway/trusted-documents.json'), 'utf8'));
+    expect(config.TRUSTED_DOCUMENTS_MODE).toBe({ dev: 'off', staging: 'log', production: 'enforce' }[overlay]);
   });
 
   it('names hashed ConfigMaps in every pod that reads them, so a config change rolls the pods', () => {

@@ -39,7 +39,10 @@ describe('the trusted-documents manifest', () => {
       storefront,
       readFileSync(storefront, 'utf8').replace(/query Categories \{/, 'query Categories {\n  __typename'),
     );
-    expect(staleFiles(trustedDocumentOutputs(ROOT, [], contract))).toEqual([MANIFEST]);
+    expect(staleFiles(trustedDocumentOutputs(ROOT, [], contract))).toEqual([
+      MANIFEST,
+      'kustomize/base/gateway/trusted-documents.json',
+    ]);
   });
 
   it("adds another client's .graphql operations and an Apollo-generated manifest, and remembers those files", () => {
