@@ -7,7 +7,8 @@ import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '@shop/
 import { parsePublicKeys } from '@shop/kit';
 import { parse, type DocumentNode, type SelectionSetNode, Kind, print } from 'graphql';
 import { Client } from 'pg';
-import { KUSTOMIZE_ROOT, REPO_ROOT, renderDir } from './render';
+import { parse as parseYaml } from 'yaml';
+import { KUSTOMIZE_ROOT, OVERLAYS, REPO_ROOT, SERVICES, renderDir } from './render';
 import { generatedSecrets } from './secrets';
 
 /** The scripts the manifests run, run here against the machine's Postgres. */
@@ -251,6 +252,35 @@ if (args.includes('apply')) fs.writeFileSync(dir + '/applied.json', fs.readFileS
       `--namespace shop-test rollout restart deployment/${role}`,
       `--namespace shop-test rollout status deployment/${role}`,
     ]);
+  });
+});
+
+describe('scripts/set-release.mjs (what CI runs to deploy a build)', () => {
+  const script = path.join(KUSTOMIZE_ROOT, 'scripts/set-release.mjs');
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(path.join(tmpdir(), 'shop-release-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(OVERLAYS)('sets every service image of %s and its version label to one immutable tag, and nothing else', (overlay) => {
+    const original = readFileSync(path.join(KUSTOMIZE_ROOT, `overlays/${overlay}/kustomization.yaml`), 'utf8');
+    const file = path.join(dir, `${overlay}.yaml`);
+    writeFileSync(file, original);
+    const run = spawnSync(process.execPath, [script, '--file', file, '--tag', '2.3.4-main.abc1234'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    const before = parseYaml(original) as { images: { name: string; newTag: string }[]; labels: { pairs: Record<string, string> }[] };
+    const after = parseYaml(readFileSync(file, 'utf8')) as typeof before;
+    for (const image of after.images) expect([image.name, image.newTag]).toEqual([image.name, image.name.startsWith('shop/') ? '2.3.4-main.abc1234' : before.images.find((i) => i.name === image.name)!.newTag]);
+    expect(after.labels[0].pairs['app.kubernetes.io/version']).toBe('2.3.4-main.abc1234');
+    // Comments and everything else stay as they were.
+    const changed = readFileSync(file, 'utf8').split('\n').filter((line, i) => line !== original.split('\n')[i]);
+    expect(changed.length).toBe(SERVICES.length + 1);
+  });
+
+  it('refuses a moving tag', () => {
+    const file = path.join(dir, 'refused.yaml');
+    writeFileSync(file, readFileSync(path.join(KUSTOMIZE_ROOT, 'overlays/dev/kustomization.yaml'), 'utf8'));
+    for (const tag of ['main', 'latest', 'v1'])
+      expect(spawnSync(process.execPath, [script, '--file', file, '--tag', tag], { encoding: 'utf8' }).stderr).toMatch(/not an immutable release tag/);
   });
 });
 
