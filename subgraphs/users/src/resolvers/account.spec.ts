@@ -125,6 +125,16 @@ describe('login', () => {
     await expect(login(h, other.email, other.password)).resolves.toMatchObject({ userId: other.userId });
   });
 
+  it('reserves each attempt before checking the password: of 10 parallel guesses only 3 are checked', async () => {
+    const account = await register(h);
+    const guesses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => h.call(LOGIN, { input: { email: account.email, password: `guess ${i} password` } })),
+    );
+    const codes = guesses.map(codeOf).sort();
+    expect(codes.filter((c) => c === 'UNAUTHENTICATED')).toHaveLength(3);
+    expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(7);
+  });
+
   it('limits unknown emails too, so guessing cannot tell them apart', async () => {
     const email = uniqueEmail('ghost');
     for (let i = 0; i < 3; i++) {

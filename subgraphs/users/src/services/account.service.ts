@@ -93,7 +93,8 @@ export class AccountService {
     const email = normaliseEmail(input.email);
     if (byteLength(input.password) > PASSWORD_MAX_BYTES) validatePassword(input.password);
     try {
-      await limiter.check(email);
+      // Reserved before the password is checked, so parallel guesses are counted too.
+      await limiter.reserve(email);
     } catch (error) {
       metrics.logins.inc({ outcome: 'rate_limited' });
       throw error;
@@ -101,7 +102,6 @@ export class AccountService {
     const user = await ctx.em.findOne(User, { where: { email } });
     const ok = await this.matches(input.password, user?.passwordHash ?? (await this.dummyHash));
     if (!user || !ok) {
-      await limiter.recordFailure(email);
       metrics.logins.inc({ outcome: 'invalid_credentials' });
       throw new UnauthenticatedError(INVALID_CREDENTIALS);
     }
@@ -139,11 +139,10 @@ export class AccountService {
     const user = await this.current(ctx);
     const newPassword = validatePassword(input.newPassword, 'newPassword');
     // Guessing the current password with a stolen access token counts as failed sign-ins.
-    await limiter.check(user.email);
-    if (!(await this.matches(input.currentPassword, user.passwordHash))) {
-      await limiter.recordFailure(user.email);
+    await limiter.reserve(user.email);
+    if (!(await this.matches(input.currentPassword, user.passwordHash)))
       throw new UnauthenticatedError('The current password is not correct');
-    }
+    await limiter.reset(user.email);
     const passwordHash = await this.hash(newPassword);
     const revoked = await withTransaction(ctx, async (tx) => {
       await tx.em.update(User, { id: user.id }, { passwordHash, updatedAt: new Date() });

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { RateLimitedError, tolerant, type KeyValueStore } from '@shop/kit';
 
 /**
- * Failed logins per account, counted in the store: after `limit` failures within the window
- * the account refuses further attempts (RATE_LIMITED) without looking at the password, until
- * the window ends. The store is only an accelerator: while it is down there is no limit.
+ * Sign-in attempts per account, counted in the store. Each attempt is reserved (one atomic
+ * INCR) before the password is checked, so parallel guesses cannot all pass a check made
+ * before any of them was recorded: after `limit` attempts within the window the account
+ * refuses further ones (RATE_LIMITED) without looking at the password, until the window
+ * ends. A successful attempt starts the count again; a failed one stays counted. The store
+ * is only an accelerator: while it is down there is no limit.
  */
 export class LoginLimiter {
   constructor(
@@ -16,38 +19,26 @@ export class LoginLimiter {
     },
   ) {}
 
-  private keys(email: string) {
+  private key(email: string) {
     // Hashed so that the store never holds addresses.
     const id = createHash('sha256').update(email).digest('hex').slice(0, 32);
-    return { failures: `users:login-failures:${id}`, lockedUntil: `users:login-locked:${id}` };
+    return `users:login-attempts:${id}`;
   }
 
-  /** Throws RATE_LIMITED while the account is locked. */
-  async check(email: string): Promise<void> {
-    const { store, onStoreError } = this.options;
-    const until = await tolerant(() => store.get(this.keys(email).lockedUntil), null, onStoreError);
-    if (!until) return;
-    const remainingMs = Number(until) - Date.now();
-    if (remainingMs > 0)
-      throw new RateLimitedError(Math.ceil(remainingMs / 1000), 'Too many failed sign-in attempts for this account; try again later');
-  }
-
-  async recordFailure(email: string): Promise<void> {
+  /** Counts one attempt for the account; throws RATE_LIMITED when it is over the limit. */
+  async reserve(email: string): Promise<void> {
     const { store, limit, windowSeconds, onStoreError } = this.options;
-    const keys = this.keys(email);
-    await tolerant(
-      async () => {
-        const { count, resetMs } = await store.incrWindow(keys.failures, windowSeconds * 1000);
-        if (count >= limit) await store.set(keys.lockedUntil, String(Date.now() + resetMs), resetMs);
-      },
-      undefined,
-      onStoreError,
-    );
+    const counted = await tolerant(() => store.incrWindow(this.key(email), windowSeconds * 1000), null, onStoreError);
+    if (counted && counted.count > limit)
+      throw new RateLimitedError(
+        Math.max(1, Math.ceil(counted.resetMs / 1000)),
+        'Too many failed sign-in attempts for this account; try again later',
+      );
   }
 
-  /** After a successful sign-in the account's own count starts again. */
+  /** After a successful sign-in (or password check) the account's own count starts again. */
   async reset(email: string): Promise<void> {
     const { store, onStoreError } = this.options;
-    await tolerant(() => store.del(this.keys(email).failures), undefined, onStoreError);
+    await tolerant(() => store.del(this.key(email)), undefined, onStoreError);
   }
 }
