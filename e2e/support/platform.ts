@@ -22,6 +22,8 @@ export interface Platform {
   keys: TestKeys;
   gateway: ServiceProcess;
   services: Partial<Record<Subgraph, ServiceProcess>>;
+  /** Each started subgraph's own database (for reading its records and for faults). */
+  databases: Partial<Record<Subgraph, TestDatabase>>;
   graphqlUrl: string;
   /** POST a document to the gateway, optionally signed in. */
   query<T = Record<string, unknown>>(
@@ -56,13 +58,13 @@ export async function startPlatform(
     ...urls,
     ...options.env,
   };
-  const databases: TestDatabase[] = [];
+  const databases: Partial<Record<Subgraph, TestDatabase>> = {};
   const envs: Record<string, Record<string, string>> = {};
   const entries: Record<string, string> = {};
   const services: Partial<Record<Subgraph, ServiceProcess>> = {};
   for (const name of subgraphs) {
     const db = await createTestDatabase(`e2e_${name}`);
-    databases.push(db);
+    databases[name] = db;
     envs[name] = { ...common, ...keys.envFor(name), DATABASE_URL: db.url };
     entries[name] = path.join(ROOT, 'subgraphs', name, 'dist', 'index.js');
   }
@@ -81,6 +83,7 @@ export async function startPlatform(
   const platform: Platform = {
     keys,
     services,
+    databases,
     gateway: await startServiceProcess({ name: 'gateway', entry: entries.gateway, port: ports.gateway, env: envs.gateway }),
     graphqlUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
     query(document, variables = {}, { token, headers = {} } = {}) {
@@ -100,7 +103,7 @@ export async function startPlatform(
     async stop() {
       await platform.gateway.kill('SIGTERM');
       for (const service of Object.values(services)) await service?.kill('SIGTERM');
-      for (const db of databases) await db.drop().catch(() => undefined);
+      for (const db of Object.values(databases)) await db.drop().catch(() => undefined);
     },
   };
   return platform;

@@ -13,4 +13,6 @@ export const productsConfigShape = {
   PRODUCT_CACHE_TTL_SECONDS: positiveInt(300),
   /** Prefix of every key this service writes to the store (lets several deployments share a Redis). */
   PRODUCTS_CACHE_PREFIX: z.string().default('products:'),
+  /** How often catalog writes the store missed (Redis down) are retried as a cache-version bump. */
+  PRODUCTS_CACHE_PUBLISH_INTERVAL_MS: positiveInt(1_000),
 };

@@ -5,6 +5,7 @@ import {
   loadTypeDefs,
   runMain,
   startSubgraph,
+  startTimerLoop,
   type KeyValueStore,
   type RunningService,
 } from '@shop/kit';
@@ -16,6 +17,7 @@ import { productsConfigShape } from './env';
 import { createLoaders } from './loaders';
 import { migrations } from './migrations';
 import { catalogResolvers } from './resolvers/catalog.resolver';
+import { CacheInvalidations } from './services/cache-invalidations';
 import { CatalogService } from './services/catalog.service';
 import { ProductCache } from './services/product-cache';
 import { seedCatalog } from './seed';
@@ -44,11 +46,19 @@ export async function startProducts(env = process.env, options: StartProductsOpt
     await seedCatalog(runtime.db.dataSource, { products: options.seedProducts, currency: config.CURRENCY, log: (line) => runtime.logger.info(line) });
     await cache.bumpVersion();
   }
-  const services = { catalog: new CatalogService(cache, { currency: config.CURRENCY }) };
+  const invalidations = new CacheInvalidations(cache);
+  const services = { catalog: new CatalogService(cache, invalidations, { currency: config.CURRENCY }) };
+  const publisher = startTimerLoop(() => invalidations.publishPending({ em: runtime.db.dataSource.manager }), {
+    name: 'cache invalidation publisher',
+    intervalMs: config.PRODUCTS_CACHE_PUBLISH_INTERVAL_MS,
+    logger: runtime.logger,
+    runAtStart: true,
+  });
   const service = await startSubgraph<typeof config, ProductsContext>(runtime, {
     typeDefs: loadTypeDefs(path.join(__dirname, 'schema.graphql')),
     resolvers: catalogResolvers as unknown as GraphQLResolverMap<ProductsContext>,
     context: (base) => ({ ...base, loaders: createLoaders(base.em, cache), services }),
+    onStop: () => publisher.stop(),
     internal(api) {
       api.route<{ ids?: unknown }, unknown>('products/lookup', ['orders'], async (ctx, input) => {
         const ids = input?.ids;

@@ -50,7 +50,8 @@ export async function startServiceProcess(options: {
     output: () => output,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       return new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        // A process that died of a signal (SIGKILL) has no exit code but has exited all the same.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
         child.once('exit', (code) => resolve(code));
         child.kill(signal);
       });

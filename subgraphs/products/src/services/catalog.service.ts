@@ -10,6 +10,7 @@ import {
 } from '@shop/kit';
 import type { ProductsContext } from '../context';
 import { isUuid, rows, uniqueViolation } from '@shop/kit';
+import type { CacheInvalidations } from './cache-invalidations';
 import type { ProductCache, ProductRecord } from './product-cache';
 import { PRODUCT_COLUMNS, toRecord, type CategoryRecord, type ProductRow } from './records';
 import * as v from './validation';
@@ -86,8 +87,25 @@ function cursorKey(sort: ProductSort, cursor: string): [unknown, string] {
 export class CatalogService {
   constructor(
     private readonly cache: ProductCache,
+    private readonly invalidations: CacheInvalidations,
     private readonly options: { currency: string },
   ) {}
+
+  /**
+   * A catalog write: `write` runs in a transaction that also records the cache invalidation;
+   * after the commit the cache version is bumped (or, with the store down, left to the loop).
+   */
+  private async write<T>(ctx: ProductsContext, write: (tx: ProductsContext) => Promise<T>): Promise<T> {
+    const result = await withTransaction(ctx, async (tx) => {
+      const written = await write(tx);
+      await this.invalidations.record(tx);
+      return written;
+    });
+    await this.invalidations
+      .publishPending(ctx)
+      .catch((error: unknown) => ctx.log.warn({ err: error }, 'cache invalidation left to the publisher'));
+    return result;
+  }
 
   // ------------------------------------------------------------------ reads
 
@@ -216,13 +234,14 @@ export class CatalogService {
     const slug = v.slug(input.slug);
     const name = v.name(input.name);
     try {
-      const [category] = await rows<CategoryRecord>(
-        ctx.em,
-        `INSERT INTO categories (id, slug, name) VALUES ($1, $2, $3) RETURNING id, slug, name`,
-        [randomUUID(), slug, name],
-      );
-      await this.cache.bumpVersion();
-      return category;
+      return await this.write(ctx, async (tx) => {
+        const [category] = await rows<CategoryRecord>(
+          tx.em,
+          `INSERT INTO categories (id, slug, name) VALUES ($1, $2, $3) RETURNING id, slug, name`,
+          [randomUUID(), slug, name],
+        );
+        return category;
+      });
     } catch (error) {
       if (uniqueViolation(error)) throw new ConflictError(`A category with slug "${slug}" already exists`);
       throw error;
@@ -240,14 +259,15 @@ export class CatalogService {
     };
     const category = await this.categoryBySlug(ctx, v.slug(input.categorySlug, 'categorySlug'));
     try {
-      const [row] = await rows<ProductRow>(
-        ctx.em,
-        `INSERT INTO products AS p (id, sku, slug, name, description, price_amount, price_currency, image_url, category_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${PRODUCT_COLUMNS}`,
-        [randomUUID(), values.sku, values.slug, values.name, values.description, values.price, this.options.currency, values.imageUrl, category.id],
-      );
-      await this.cache.bumpVersion();
-      return toRecord(row);
+      return await this.write(ctx, async (tx) => {
+        const [row] = await rows<ProductRow>(
+          tx.em,
+          `INSERT INTO products AS p (id, sku, slug, name, description, price_amount, price_currency, image_url, category_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${PRODUCT_COLUMNS}`,
+          [randomUUID(), values.sku, values.slug, values.name, values.description, values.price, this.options.currency, values.imageUrl, category.id],
+        );
+        return toRecord(row);
+      });
     } catch (error) {
       const index = uniqueViolation(error);
       if (index === 'products_sku_key') throw new ConflictError(`sku "${values.sku}" is already taken`);
@@ -270,7 +290,7 @@ export class CatalogService {
     if (input.categorySlug !== undefined && input.categorySlug !== null)
       set('category_id', (await this.categoryBySlug(ctx, v.slug(input.categorySlug, 'categorySlug'))).id);
     if (!isUuid(id)) throw new NotFoundError(`No product with id "${id}"`);
-    const record = await withTransaction(ctx, async (tx) => {
+    const record = await this.write(ctx, async (tx) => {
       params.push(id);
       const [row] = await rows<ProductRow>(
         tx.em,
@@ -281,22 +301,22 @@ export class CatalogService {
       if (!row) throw new NotFoundError(`No product with id "${id}" (unknown or archived)`);
       return toRecord(row);
     });
-    await this.cache.bumpVersion();
     ctx.loaders.productById.clear(record.id).prime(record.id, record);
     return record;
   }
 
   async archiveProduct(ctx: ProductsContext, id: string): Promise<ProductRecord> {
     if (!isUuid(id)) throw new NotFoundError(`No product with id "${id}"`);
-    const [row] = await rows<ProductRow>(
-      ctx.em,
-      `UPDATE products AS p SET archived_at = now(), updated_at = now()
-       WHERE p.id = $1 AND p.archived_at IS NULL RETURNING ${PRODUCT_COLUMNS}`,
-      [id],
-    );
-    if (!row) throw new NotFoundError(`No product with id "${id}" (unknown or already archived)`);
-    await this.cache.bumpVersion();
-    const record = toRecord(row);
+    const record = await this.write(ctx, async (tx) => {
+      const [row] = await rows<ProductRow>(
+        tx.em,
+        `UPDATE products AS p SET archived_at = now(), updated_at = now()
+         WHERE p.id = $1 AND p.archived_at IS NULL RETURNING ${PRODUCT_COLUMNS}`,
+        [id],
+      );
+      if (!row) throw new NotFoundError(`No product with id "${id}" (unknown or already archived)`);
+      return toRecord(row);
+    });
     ctx.loaders.productById.clear(record.id).prime(record.id, record);
     return record;
   }

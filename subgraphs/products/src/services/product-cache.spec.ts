@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { TestRedisServer, waitFor } from '@shop/kit/testing';
 import { admin, startProductsHarness, type ProductsHarness } from '../testing/harness';
 
@@ -48,4 +49,35 @@ it('serves reads and writes while Redis is down, and uses it again when it is ba
     expect(res.data!.product.name).toBe('Still Here');
     return (await hits()) > before;
   }, 'the product cache to serve again once Redis is back');
+});
+
+it('does not serve a price changed while the store refused writes from the old cache once it takes them again', async () => {
+  const PRICE = `query($id: ID!) { product(id: $id) { price { amount } } }`;
+  const created = await h.gql<{ createProduct: { id: string } }>(
+    `mutation { createProduct(input: { sku: "R-2", slug: "r-2", name: "Repriced", description: "d",
+      price: { amount: 500, currency: "USD" }, categorySlug: "misc" }) { id } }`,
+    {},
+    ADMIN,
+  );
+  const id = created.data!.createProduct.id;
+  const price = async () => (await h.gql<{ product: { price: { amount: number } } }>(PRICE, { id })).data!.product.price.amount;
+  const pending = async () => (await h.service.dataSource.query('SELECT count(*)::int AS n FROM cache_invalidations'))[0].n;
+  expect(await price()).toBe(500); // now cached under the current catalog version
+
+  // The store keeps its data and answers reads but refuses every SET, so the write's cache
+  // bump fails (a blip that loses one command would do the same).
+  const admin = new Redis(redis.url);
+  try {
+    await admin.acl('SETUSER', 'default', '-set');
+    const repriced = await h.gql(`mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 450, currency: "USD" } }) { id } }`, { id }, ADMIN);
+    expect(repriced.errors).toBeUndefined();
+    expect(await pending()).toBe(1);
+    await admin.acl('SETUSER', 'default', '+set');
+  } finally {
+    admin.disconnect();
+  }
+
+  // The outbox bumps the version once the store takes writes: the old cached row is never read again.
+  await waitFor(async () => (await price()) === 450, 'the new price once the store takes writes again', 20_000);
+  await waitFor(async () => (await pending()) === 0, 'the outbox to empty');
 });

@@ -66,9 +66,16 @@ export class ProductCache {
     );
   }
 
-  /** Called after every committed catalog write. */
-  async bumpVersion(): Promise<void> {
-    await tolerant(() => this.store.set(this.key('version'), randomUUID(), 7 * 24 * 3600_000), undefined, this.onError);
+  /** Starts a new catalog version (after a committed write); false when the store did not take it. */
+  async bumpVersion(): Promise<boolean> {
+    return tolerant(
+      async () => {
+        await this.store.set(this.key('version'), randomUUID(), 7 * 24 * 3600_000);
+        return true;
+      },
+      false,
+      this.onError,
+    );
   }
 
   async getProducts(version: string | null, ids: readonly string[]): Promise<(ProductRecord | null)[]> {
