@@ -19,6 +19,7 @@ import {
   createStore,
   listen,
   metricsPlugin,
+  tracingPlugin,
   parsePublicKeys,
   parseServiceConfig,
   RedisStore,
@@ -159,6 +160,9 @@ export async function startGateway(
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
+    // Apollo's own spans (gateway.request, .plan, .execute, one gateway.fetch per subgraph fetch)
+    // when tracing is on: operation name and type only, never the document or its variables.
+    telemetry: { includeDocument: false, recordExceptions: false },
     buildService: ({ name, url }) => {
       // Routing URLs in the supergraph are defaults; <NAME>_URL overrides them per environment.
       const base = (SUBGRAPH_NAMES as readonly string[]).includes(name)
@@ -244,6 +248,7 @@ export async function startGateway(
       // Policies come from the subgraphs' cache-control headers; our plugin writes the header.
       ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
       metricsPlugin(metrics),
+      tracingPlugin(),
       operationAnalysisPlugin({
         limits,
         hints: CACHE_HINTS,

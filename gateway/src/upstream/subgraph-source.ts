@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { issueServiceToken, REQUEST_ID_HEADER, type Identity, type TokenSigner } from '@shop/kit';
+import { injectTraceContext, issueServiceToken, REQUEST_ID_HEADER, type Identity, type TokenSigner } from '@shop/kit';
 import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
 import type { CircuitBreaker } from './circuit-breaker';
@@ -9,7 +9,7 @@ import type { GatewayContext } from '../context';
 
 /**
  * Sends each subgraph fetch with a service token minted for that subgraph only (audience),
- * carrying the caller's identity and living seconds, plus the request id. Fetches go over
+ * carrying the caller's identity and living seconds, plus the request id and W3C traceparent. Fetches go over
  * node:http with a keep-alive agent and a deadline (http-fetcher.ts), timed per subgraph. A circuit breaker per
  * subgraph turns a subgraph that keeps failing into fast errors (partial data for the client)
  * until a probe succeeds.
@@ -45,6 +45,10 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     const identity = context?.identity;
     if (identity) headers.set('authorization', `Bearer ${this.serviceToken(identity)}`);
     if (context?.requestId) headers.set(REQUEST_ID_HEADER, context.requestId);
+    // traceparent of Apollo's gateway.fetch span (active here): the subgraph's spans become its children.
+    const traceHeaders: Record<string, string> = {};
+    injectTraceContext(traceHeaders);
+    for (const name in traceHeaders) headers.set(name, traceHeaders[name]);
   }
 
   /** A service token for this subgraph carrying `identity`: a reused one while in the first half of its life. */

@@ -5,6 +5,7 @@ import { AppError } from './errors';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { currentRequestId } from './request-context';
+import { activeSpan, recordError } from './telemetry';
 
 const PUBLIC_CODES = new Set([
   'BAD_USER_INPUT',
@@ -58,6 +59,32 @@ export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
           const outcome = resultErrors?.length ? String(resultErrors[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR') : 'ok';
           metrics.graphqlOperations.inc({ operation, outcome });
           metrics.graphqlDuration.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Names the request's server span after the operation ("mutation Checkout": name and type,
+ * never the document's values or variables) and records its errors there with their codes.
+ */
+export function tracingPlugin(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      const span = activeSpan();
+      if (!span?.isRecording()) return;
+      return {
+        async didResolveOperation({ operationName, operation }) {
+          const type = operation?.operation ?? 'unknown';
+          span.setAttribute('graphql.operation.type', type);
+          if (operationName) span.setAttribute('graphql.operation.name', operationName);
+          span.updateName(`${type} ${operationName ?? 'anonymous'}`);
+        },
+        async didEncounterErrors({ errors }) {
+          const codes = [...new Set(errors.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+          span.setAttribute('graphql.error.codes', codes);
+          recordError(span, unwrapResolverError(errors[0]), codes[0]);
         },
       };
     },

@@ -3,6 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { acceptRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context';
+import { activeSpan, recordError } from './telemetry';
 
 /**
  * The HTTP skeleton every process shares (gateway included): request ids, one access log
@@ -41,6 +42,8 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
     req.requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
     req.startedAt = process.hrtime.bigint();
     res.setHeader(REQUEST_ID_HEADER, req.requestId);
+    // The server span (when tracing) carries the request id, so a trace leads to its log lines.
+    activeSpan()?.setAttribute('request.id', req.requestId);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - req.startedAt) / 1e9;
       const route = req.route?.path ?? (req.path.startsWith('/internal/') ? '/internal' : req.path === '/graphql' ? '/graphql' : 'other');
@@ -104,6 +107,7 @@ export function sendGraphQLError(
   message: string,
   extensions: Record<string, unknown> = {},
 ) {
+  recordError(activeSpan(), undefined, code);
   res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
 }
 

@@ -1,3 +1,5 @@
+// First: tracing patches http, pg, ioredis and graphql, which must not be loaded before it.
+export * from './tracing';
 export * from './config';
 export * from './db';
 export * from './errors';
@@ -21,3 +23,4 @@ export * from './sessions';
 export * from './sql';
 export * from './seed-ids';
 export * from './timer-loop';
+export * from './telemetry';

@@ -1,4 +1,5 @@
 import { ConfigError } from './config';
+import { stopTracing } from './tracing';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -26,6 +27,8 @@ export function runMain(start: () => Promise<Stoppable>): void {
         }, graceMs + 5_000).unref();
         service
           .stop()
+          // Spans still batched go out before the process ends.
+          .then(() => stopTracing())
           .then(() => process.exit(0))
           .catch((error) => {
             process.stderr.write(`shutdown failed: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -1,5 +1,6 @@
 import { AppError, ErrorCode, InternalError } from './errors';
 import { currentRequestId, REQUEST_ID_HEADER } from './request-context';
+import { injectTraceContext, SpanKind, withSpan } from './telemetry';
 import { ANONYMOUS, issueServiceToken, type Identity, type TokenSigner } from './tokens';
 
 /** A call to another service that could not complete: it may or may not have been applied. */
@@ -25,6 +26,8 @@ export interface ServiceClientOptions {
  * Calls another service's internal API (`POST <baseUrl>/internal/<path>`) with a service
  * token bound to that service. Errors the callee raised on purpose come back as the same
  * AppError (code and extensions kept); transport failures and timeouts as ServiceUnavailableError.
+ * Each call is a client span whose W3C traceparent goes with the request, so the callee's
+ * work joins the caller's trace.
  */
 export class ServiceClient {
   constructor(private readonly options: ServiceClientOptions) {}
@@ -33,18 +36,29 @@ export class ServiceClient {
     return this.options.target;
   }
 
-  async call<T>(path: string, body: unknown, identity: Identity = ANONYMOUS): Promise<T> {
+  call<T>(path: string, body: unknown, identity: Identity = ANONYMOUS): Promise<T> {
+    const { target } = this.options;
+    return withSpan(
+      `${target} ${path}`,
+      { kind: SpanKind.CLIENT, attributes: { 'peer.service': target, 'rpc.service': target, 'rpc.method': path } },
+      () => this.send<T>(path, body, identity),
+    );
+  }
+
+  private async send<T>(path: string, body: unknown, identity: Identity): Promise<T> {
     const { caller, target, baseUrl, signer, tokenTtlSeconds, timeoutMs } = this.options;
     const token = issueServiceToken(signer, caller, target, identity, tokenTtlSeconds);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      [REQUEST_ID_HEADER]: currentRequestId() ?? '',
+    };
+    injectTraceContext(headers);
     let response: Response;
     try {
       response = await fetch(`${baseUrl}/internal/${path}`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${token}`,
-          [REQUEST_ID_HEADER]: currentRequestId() ?? '',
-        },
+        headers,
         body: JSON.stringify(body ?? {}),
         signal: AbortSignal.timeout(timeoutMs),
       });

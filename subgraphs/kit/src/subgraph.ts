@@ -11,8 +11,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode, UnauthenticatedError } from './errors';
 import { closeServer, createHttpBase, listen, sendGraphQLError } from './http';
 import type { Logger } from './logger';
-import { createErrorFormatter, metricsPlugin } from './graphql';
+import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
+import { activeSpan, recordError } from './telemetry';
 import type { CommonConfig, Runtime } from './runtime';
 import { bearerToken, verifyServiceToken, type Identity } from './tokens';
 
@@ -103,6 +104,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
   spec.internal?.({
     route(path, callers, handler) {
       internal.post(`/${path}`, async (req, res) => {
+        activeSpan()?.updateName(`POST /internal/${path}`);
         try {
           const call = authenticate(req);
           if (!callers.includes(call.caller)) {
@@ -138,6 +140,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
       ApolloServerPluginInlineTraceDisabled(),
       metricsPlugin(metrics) as ApolloServerPlugin<Ctx>,
       malformedInputPlugin() as ApolloServerPlugin<Ctx>,
+      tracingPlugin() as ApolloServerPlugin<Ctx>,
     ],
   });
   await apollo.start();
@@ -189,6 +192,7 @@ declare module 'express-serve-static-core' {
 }
 
 function sendInternalError(res: Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+  recordError(activeSpan(), undefined, code);
   const { code: _code, ...rest } = extensions;
   res.status(status).json({ error: { code, message, extensions: rest } });
 }

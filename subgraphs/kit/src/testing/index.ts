@@ -4,3 +4,4 @@ export * from './redis-server';
 export * from './processes';
 export * from './graphql-client';
 export * from './contract';
+export * from './otlp-receiver';

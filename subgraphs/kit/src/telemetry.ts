@@ -1,0 +1,93 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+import { AppError } from './errors';
+
+/**
+ * Spans and trace context through the OpenTelemetry API only. Without the SDK (tracing.ts
+ * not started) every call here goes to the API's no-op implementation.
+ */
+const tracer = trace.getTracer('@shop/kit');
+
+export { SpanKind };
+export type { Span };
+
+/** trace_id, span_id and trace_flags of the active span, for log lines; undefined outside one. */
+export function activeTraceFields(): { trace_id: string; span_id: string; trace_flags: string } | undefined {
+  const span = trace.getSpan(context.active());
+  if (!span) return undefined;
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}`.slice(-2) };
+}
+
+/** The span of the request or background pass in flight (a no-op span outside one). */
+export function activeSpan(): Span | undefined {
+  return trace.getActiveSpan();
+}
+
+/**
+ * Marks a span failed with the contract's error code (`error.code`; INTERNAL_SERVER_ERROR for
+ * anything that is not an AppError), and records the exception.
+ */
+export function recordError(span: Span | undefined, error: unknown, code?: string): void {
+  if (!span || !span.isRecording()) return;
+  const errorCode = code ?? (error instanceof AppError ? error.code : 'INTERNAL_SERVER_ERROR');
+  span.setAttribute('error.code', errorCode);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+  if (error instanceof Error) span.recordException(error);
+}
+
+export interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  links?: Link[];
+  /** A new trace (background work), linked rather than parented to what it continues. */
+  root?: boolean;
+}
+
+/** Runs `fn` inside a new active span; errors are recorded on it and rethrown. */
+export function withSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+  const parent = options.root ? ROOT_CONTEXT : context.active();
+  return tracer.startActiveSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        recordError(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** Adds `traceparent` (W3C) for the active span to outgoing headers. */
+export function injectTraceContext(headers: Record<string, string>): void {
+  propagation.inject(context.active(), headers);
+}
+
+/** The active span's traceparent, to store with work that is finished later; undefined when not tracing. */
+export function currentTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** A link to the span a stored traceparent names (none when it is missing or malformed). */
+export function linkTo(traceparent: string | null | undefined): Link[] {
+  if (!traceparent) return [];
+  const spanContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
+  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext }] : [];
+}
