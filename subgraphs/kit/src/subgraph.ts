@@ -15,7 +15,7 @@ import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
 import { activeSpan, recordError } from './telemetry';
 import type { CommonConfig, Runtime } from './runtime';
-import { bearerToken, verifyServiceToken, type Identity } from './tokens';
+import { bearerToken, ServiceTokenVerifier, type Identity } from './tokens';
 
 /** What every resolver and service method receives first. */
 export interface ServiceContext {
@@ -85,10 +85,11 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
   });
   const { app } = base;
 
+  const serviceTokens = new ServiceTokenVerifier(runtime.serviceTokens, name);
   const authenticate = (req: Request) => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new UnauthenticatedError('This service only answers requests from the platform (no service token)');
-    return verifyServiceToken(runtime.serviceTokens, token, name);
+    return serviceTokens.verify(token);
   };
   const baseContext = (req: Request, call: { caller: string; identity: Identity }): ServiceContext => ({
     requestId: req.requestId,

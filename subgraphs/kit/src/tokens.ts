@@ -121,19 +121,64 @@ export function issueServiceToken(
 }
 
 export function verifyServiceToken(verifier: TokenVerifier, token: string, audience: string): ServiceCall {
+  return verifiedServiceCall(verifier, token, audience).call;
+}
+
+function verifiedServiceCall(verifier: TokenVerifier, token: string, audience: string): { call: ServiceCall; expiresAtMs: number } {
   const payload = verifier.verify(token, { audience });
   const caller = payload.iss;
   if (payload.typ !== 'service' || typeof caller !== 'string' || !payload.kid.startsWith(`${caller}.`))
     throw new UnauthenticatedError('Invalid service token');
+  // Tokens are always minted with an exp (issueServiceToken); one without is never remembered.
+  if (typeof payload.exp !== 'number') throw new UnauthenticatedError('Invalid service token');
   const role = payload.role === 'ADMIN' || payload.role === 'CUSTOMER' ? payload.role : null;
   return {
-    caller,
-    identity: {
-      userId: typeof payload.sub === 'string' ? payload.sub : null,
-      role: typeof payload.sub === 'string' ? role : null,
-      sessionId: typeof payload.sid === 'string' ? payload.sid : null,
+    call: {
+      caller,
+      identity: {
+        userId: typeof payload.sub === 'string' ? payload.sub : null,
+        role: typeof payload.sub === 'string' ? role : null,
+        sessionId: typeof payload.sid === 'string' ? payload.sid : null,
+      },
     },
+    expiresAtMs: payload.exp * 1000,
   };
+}
+
+/**
+ * Service tokens this service has verified, remembered per token string until they expire.
+ * The gateway (and a service calling another) reuses a token per identity for half its
+ * life, so the ES256 signature check is done once per token instead of on every request;
+ * expiry is still checked on every use (the same instant jsonwebtoken would refuse it), the
+ * audience is fixed (this service's name) and a token that failed verification is never
+ * remembered. Bounded: when full, the oldest entry goes.
+ */
+export class ServiceTokenVerifier {
+  private readonly verified = new Map<string, { call: ServiceCall; expiresAtMs: number }>();
+
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly audience: string,
+    private readonly options: { maxRemembered?: number; now?: () => number } = {},
+  ) {}
+
+  verify(token: string): ServiceCall {
+    const remembered = this.verified.get(token);
+    if (remembered) {
+      if ((this.options.now ?? Date.now)() < remembered.expiresAtMs) return remembered.call;
+      this.verified.delete(token);
+      throw new UnauthenticatedError('Token expired');
+    }
+    const entry = verifiedServiceCall(this.verifier, token, this.audience);
+    if (this.verified.size >= (this.options.maxRemembered ?? 10_000)) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, entry);
+    return entry.call;
+  }
+
+  /** How many tokens are remembered (for tests of the bound). */
+  get size(): number {
+    return this.verified.size;
+  }
 }
 
 export function bearerToken(header: string | undefined): string | undefined {
