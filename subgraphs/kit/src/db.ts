@@ -21,6 +21,8 @@ export interface DatabaseOptions {
   logger: Logger;
   /** Tests only: build the schema from entities instead of migrations. */
   synchronize?: boolean;
+  /** Called with every SQL statement sent to the server (the db_statements_total metric counts them). */
+  onStatement?: (text: string) => void;
 }
 
 export interface Database {
@@ -69,6 +71,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
   });
   await dataSource.initialize();
+  countStatements(dataSource, options.onStatement);
   return {
     dataSource,
     embedded: Boolean(stopEmbedded),
@@ -98,6 +101,51 @@ async function connectionErrorTolerantClient(logger: Logger) {
       );
     }
   };
+}
+
+/** The pg pool under TypeORM (one per DataSource), for statements that need nothing of TypeORM. */
+interface PgPool {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+  on(event: 'acquire', listener: (client: { query: (...args: unknown[]) => unknown }) => void): void;
+}
+export function pgPool(dataSource: DataSource): PgPool | undefined {
+  return (dataSource.driver as unknown as { master?: PgPool }).master;
+}
+
+const COUNTED = Symbol('countedStatements');
+const statementListeners = new WeakMap<DataSource, Set<(text: string) => void>>();
+
+/**
+ * Reports every statement a pooled connection sends, whoever sends it (TypeORM's query
+ * runners, transactions, the kit's `rows`), to `onStatement` and to `recordStatements`:
+ * each client is wrapped the first time it is checked out of the pool.
+ */
+function countStatements(dataSource: DataSource, onStatement?: (text: string) => void) {
+  const listeners = new Set<(text: string) => void>();
+  statementListeners.set(dataSource, listeners);
+  pgPool(dataSource)?.on('acquire', (client) => {
+    const marked = client as typeof client & { [COUNTED]?: boolean };
+    if (marked[COUNTED]) return;
+    marked[COUNTED] = true;
+    const query = client.query.bind(client);
+    client.query = (...args: unknown[]) => {
+      const first = args[0];
+      const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '');
+      onStatement?.(text);
+      for (const listener of listeners) listener(text);
+      return query(...args);
+    };
+  });
+}
+
+/** Every statement sent to this database from now until `stop()`: tests count round trips with it. */
+export function recordStatements(dataSource: DataSource): { statements: string[]; stop(): void } {
+  const statements: string[] = [];
+  const listener = (text: string) => void statements.push(text);
+  const listeners = statementListeners.get(dataSource);
+  if (!listeners) throw new Error('recordStatements needs a database opened by openDatabase');
+  listeners.add(listener);
+  return { statements, stop: () => void listeners.delete(listener) };
 }
 
 async function startEmbeddedPostgres(dataDir: string) {

@@ -8,6 +8,14 @@ export interface ServiceMetrics {
   graphqlOperations: Counter<'operation' | 'outcome'>;
   graphqlDuration: Histogram<'operation'>;
   storeErrors: Counter<'operation'>;
+  dbStatements: Counter<'kind'>;
+}
+
+/** The kind of a SQL statement, for db_statements_total: its first word, lower-cased (select, insert, begin, commit, ...). */
+export function statementKind(text: string): string {
+  const match = /^\s*([A-Za-z]+)/.exec(text);
+  const word = match ? match[1].toLowerCase() : 'other';
+  return ['select', 'insert', 'update', 'delete', 'with', 'begin', 'start', 'commit', 'rollback', 'savepoint', 'release'].includes(word) ? word : 'other';
 }
 
 export function createMetrics(service: string, registry = new Registry()): ServiceMetrics {
@@ -45,6 +53,12 @@ export function createMetrics(service: string, registry = new Registry()): Servi
       name: 'store_errors_total',
       help: 'Failed Redis/store operations (the service went on without its cache)',
       labelNames: ['operation'],
+      registers: [registry],
+    }),
+    dbStatements: new Counter({
+      name: 'db_statements_total',
+      help: 'SQL statements sent to this service\'s database (each one round trip), by kind (select, insert, begin, commit, ...)',
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

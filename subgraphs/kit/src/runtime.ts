@@ -2,7 +2,7 @@ import { ConfigError, commonConfigShape, parseConfig, type ConfigOf, type Config
 import { openDatabase, migrate, type Database, type DatabaseOptions } from './db';
 import { devKeyEnv, loadDevKeyring, parsePublicKeys } from './keys';
 import { createLogger, type Logger } from './logger';
-import { createMetrics, type ServiceMetrics } from './metrics';
+import { createMetrics, statementKind, type ServiceMetrics } from './metrics';
 import { ServiceClient } from './service-client';
 import { createStore, type KeyValueStore } from './store';
 import { TokenSigner, TokenVerifier } from './tokens';
@@ -118,6 +118,7 @@ export async function createRuntime<S extends ConfigShape>(
     migrations: options.migrations,
     logger,
     synchronize: options.synchronize,
+    onStatement: (text) => metrics.dbStatements.inc({ kind: statementKind(text) }),
   });
   if (!options.synchronize) await migrate(db, options.name, logger);
   const ownsStore = !options.store;

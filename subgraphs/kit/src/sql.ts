@@ -1,13 +1,26 @@
 import type { EntityManager } from 'typeorm';
+import { pgPool } from './db';
 
-/** Runs raw SQL on the context's unit of work and returns its rows (UPDATE/DELETE … RETURNING included). */
+/**
+ * Runs raw SQL on the context's unit of work and returns its rows (UPDATE/DELETE … RETURNING
+ * included). Inside a transaction it runs on the transaction's connection; outside one it
+ * goes straight to the pg pool (one statement needs no TypeORM query runner, which costs a
+ * runner, a broadcaster and several awaits per statement on the hot reads). Errors are the
+ * driver's (`uniqueViolation` reads both shapes).
+ */
 export async function rows<T = Record<string, unknown>>(em: EntityManager, text: string, params: unknown[] = []): Promise<T[]> {
-  const runner = em.queryRunner ?? em.connection.createQueryRunner();
+  if (em.queryRunner) {
+    const result = await em.queryRunner.query(text, params, true);
+    return (result.records ?? []) as T[];
+  }
+  const pool = pgPool(em.connection);
+  if (pool) return (await pool.query(text, params)).rows as T[];
+  const runner = em.connection.createQueryRunner();
   try {
     const result = await runner.query(text, params, true);
     return (result.records ?? []) as T[];
   } finally {
-    if (!em.queryRunner) await runner.release();
+    await runner.release();
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { seedProductId } from '@shop/kit';
+import { recordStatements, seedProductId } from '@shop/kit';
 import { seedQuantity, seedStock } from '../seed';
 import { admin, ANON, codeOf, customer, movementsMismatches, startInventoryHarness, type InventoryHarness } from '../testing/harness';
 
@@ -96,13 +96,13 @@ describe('stock fields on Product', () => {
 
   it('loads the stock of many products with one query', async () => {
     const ids = Array.from({ length: 20 }, () => randomUUID());
-    const logQuery = jest.spyOn(h.service.dataSource.logger, 'logQuery');
+    const sql = recordStatements(h.service.dataSource);
     try {
       const res = await h.gql<{ _entities: Stock[] }>(ENTITIES, refs(...ids));
       expect(res.data!._entities).toHaveLength(20);
-      expect(logQuery.mock.calls.filter(([q]) => /FROM stock_levels/.test(String(q)))).toHaveLength(1);
+      expect(sql.statements.filter((q) => /FROM stock_levels/.test(q))).toHaveLength(1);
     } finally {
-      logQuery.mockRestore();
+      sql.stop();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { AppError } from '@shop/kit';
-import { seedProductId } from '@shop/kit';
+import { recordStatements, seedProductId } from '@shop/kit';
 import { seedCatalog } from '../seed';
 import { admin, ANON, codeOf, customer, startProductsHarness, type ProductsHarness } from '../testing/harness';
 
@@ -178,7 +178,7 @@ describe('entity resolution and the internal lookup', () => {
   it('resolves many references with one SQL query for products and one for categories', async () => {
     await h.service.cache.bumpVersion(); // cold cache
     const ids = Array.from({ length: 25 }, (_, i) => seedProductId(i + 1));
-    const logQuery = jest.spyOn(h.service.dataSource.logger, 'logQuery');
+    const sql = recordStatements(h.service.dataSource);
     try {
       const res = await h.gql<{ _entities: { id: string; sku: string; category: { slug: string } }[] }>(ENTITIES, {
         representations: [...ids.map((id) => ({ __typename: 'Product', id })), { __typename: 'Product', id: '00000000-0000-4000-8000-000000000002' }],
@@ -186,23 +186,22 @@ describe('entity resolution and the internal lookup', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data!._entities.slice(0, 25).map((p) => p.id)).toEqual(ids);
       expect(res.data!._entities[25]).toBeNull();
-      const sql = logQuery.mock.calls.map(([query]) => String(query));
-      expect(sql.filter((q) => /FROM products/.test(q))).toHaveLength(1);
-      expect(sql.filter((q) => /FROM categories/.test(q))).toHaveLength(1);
+      expect(sql.statements.filter((q) => /FROM products/.test(q))).toHaveLength(1);
+      expect(sql.statements.filter((q) => /FROM categories/.test(q))).toHaveLength(1);
     } finally {
-      logQuery.mockRestore();
+      sql.stop();
     }
   });
 
   it('serves a warm cache without touching the products table', async () => {
     const ids = Array.from({ length: 10 }, (_, i) => ({ __typename: 'Product', id: seedProductId(i + 1) }));
     await h.gql(ENTITIES, { representations: ids });
-    const logQuery = jest.spyOn(h.service.dataSource.logger, 'logQuery');
+    const sql = recordStatements(h.service.dataSource);
     try {
       await h.gql(ENTITIES, { representations: ids });
-      expect(logQuery.mock.calls.map(([q]) => String(q)).filter((q) => /FROM products/.test(q))).toHaveLength(0);
+      expect(sql.statements.filter((q) => /FROM products/.test(q))).toHaveLength(0);
     } finally {
-      logQuery.mockRestore();
+      sql.stop();
     }
   });
 
