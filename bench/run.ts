@@ -33,7 +33,7 @@ import { perRequest, type CpuSplit } from './lib/meter';
 import { parseOptions } from './lib/options';
 import { startProcess, type BenchProcess } from './lib/processes';
 import { summariseProfiles } from './lib/profile';
-import { ADMIN, Stack, SUBGRAPHS, type Subgraph } from './lib/stack';
+import { ADMIN, Stack, statementsPerRequest, SUBGRAPHS, type Subgraph } from './lib/stack';
 import { median, percentile, round } from './lib/stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -69,7 +69,7 @@ interface Target {
 }
 
 /** A load's figures with the stack's CPU during it, per request and per process. */
-type Measured = LoadResult & { stackCpu?: CpuSplit };
+type Measured = LoadResult & { stackCpu?: CpuSplit; statements?: ReturnType<typeof statementsPerRequest> };
 
 interface Run {
   stamp: string;
@@ -151,19 +151,31 @@ async function answer(url: string, body: string, headers: Record<string, string>
 /** Warm-up, then a measured load with the stack's CPU per request (split per process). */
 async function measuredLoad(stack: Stack, target: BenchProcess, body: string, headers: Record<string, string>): Promise<Measured> {
   await load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.warmup });
-  const { result, cpu } = await stack.measure(target, () =>
+  const { result, cpu, statements } = await stack.measure(target, () =>
     load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.seconds }),
   );
-  return { ...result, cpuMsPerRequest: cpu.gateway / Math.max(1, result.requests), stackCpu: perRequest(cpu, result.requests) };
+  return {
+    ...result,
+    cpuMsPerRequest: cpu.gateway / Math.max(1, result.requests),
+    stackCpu: perRequest(cpu, result.requests),
+    statements: statementsPerRequest(statements, result.requests),
+  };
 }
 
-const cpuColumns = (split?: CpuSplit) =>
-  split
+const sqlColumns = (statements?: ReturnType<typeof statementsPerRequest>) =>
+  statements
+    ? `  SQL per request: ${Object.entries(statements)
+        .map(([k, v]) => `${k} ${v.sql}${v.transactions ? ` (${v.transactions} tx)` : ''}`)
+        .join(', ')}`
+    : '';
+
+const cpuColumns = (split?: CpuSplit, statements?: ReturnType<typeof statementsPerRequest>) =>
+  (split
     ? `stack ${split.total.toFixed(2)} ms/req (${Object.entries(split)
         .filter(([k, v]) => k !== 'total' && v >= 0.005)
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(', ')})`
-    : '';
+    : '') + sqlColumns(statements);
 
 // ---------------------------------------------------------------------- checkout
 
@@ -203,19 +215,19 @@ async function prepareCheckout(url: string, customerToken: string, maxBuyers: nu
   return { buyers, hotProduct, distinctProducts };
 }
 
-type CheckoutRow = CheckoutResult & { buyers: number; mode: string; stackCpu?: CpuSplit };
+type CheckoutRow = CheckoutResult & { buyers: number; mode: string; stackCpu?: CpuSplit; statements?: ReturnType<typeof statementsPerRequest> };
 
 async function measuredCheckouts(stack: Stack, url: string, setup: CheckoutSetup, concurrency: number, mode: 'distinct' | 'hot'): Promise<CheckoutRow> {
   const productFor = (i: number) => (mode === 'hot' ? setup.hotProduct : setup.distinctProducts[i]);
   const buyers = setup.buyers.slice(0, concurrency);
   await runCheckouts(url, buyers, productFor, Math.min(2, plan.checkoutSeconds));
-  const { result, cpu } = await stack.measure(stack.gateways.ours, () => runCheckouts(url, buyers, productFor, plan.checkoutSeconds));
+  const { result, cpu, statements } = await stack.measure(stack.gateways.ours, () => runCheckouts(url, buyers, productFor, plan.checkoutSeconds));
   // Per checkout (each also added one item to a cart).
-  return { buyers: concurrency, mode, ...result, stackCpu: perRequest(cpu, result.checkouts) };
+  return { buyers: concurrency, mode, ...result, stackCpu: perRequest(cpu, result.checkouts), statements: statementsPerRequest(statements, result.checkouts) };
 }
 
 const checkoutLine = (row: CheckoutRow) =>
-  `${row.checkoutsPerSecond.toFixed(1)} checkouts/s  p50 ${row.p50} ms  p95 ${row.p95} ms  errors ${row.errors}${row.errorSample ? ` (${row.errorSample})` : ''}  ${cpuColumns(row.stackCpu)}`;
+  `${row.checkoutsPerSecond.toFixed(1)} checkouts/s  p50 ${row.p50} ms  p95 ${row.p95} ms  errors ${row.errors}${row.errorSample ? ` (${row.errorSample})` : ''}  ${cpuColumns(row.stackCpu, row.statements)}`;
 
 // ---------------------------------------------------------------------- A/B of whole stacks
 
@@ -280,7 +292,7 @@ async function abRun(run: Run) {
             const result = await measuredLoad(stack, stack.gateways[gateway.key], op.body, { authorization: `Bearer ${readers[i]}` });
             row[key].push(result);
             log(
-              `${op.name} ${gateway.cache ? 'warm cache' : 'uncached'} round ${round} ${label.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  errors ${result.errors}  ${cpuColumns(result.stackCpu)}  load ${loadAverage()}`,
+              `${op.name} ${gateway.cache ? 'warm cache' : 'uncached'} round ${round} ${label.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  errors ${result.errors}  ${cpuColumns(result.stackCpu, result.statements)}  load ${loadAverage()}`,
             );
           }
       }
@@ -330,6 +342,8 @@ function summariseLoads(rounds: Measured[]) {
     p95: round(median(rounds.map((r) => r.p95)), 1)!,
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     stackCpu: medianSplit(rounds.map((r) => r.stackCpu)),
+    // Statements per request hardly vary between rounds: the last round's.
+    statements: rounds.at(-1)?.statements ?? null,
   };
 }
 
@@ -340,6 +354,7 @@ function summariseCheckouts(rounds: CheckoutRow[]) {
     p95: round(median(rounds.map((r) => r.p95)), 1)!,
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     stackCpu: medianSplit(rounds.map((r) => r.stackCpu)),
+    statements: rounds.at(-1)?.statements ?? null,
   };
 }
 
@@ -536,7 +551,7 @@ async function peersRun(run: Run) {
           const result = await measuredLoad(stack, target.process, op.body, target.headers);
           (catalog[op.name][target.key] ??= []).push(result);
           log(
-            `${op.name} round ${round} ${target.label.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  p99 ${ms(result.p99)}  errors ${result.errors}  cpu ${result.cpuMsPerRequest!.toFixed(2)} ms/req  ${target.key === 'ceiling' ? '' : cpuColumns(result.stackCpu)}  load ${loadAverage()}`,
+            `${op.name} round ${round} ${target.label.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  p99 ${ms(result.p99)}  errors ${result.errors}  cpu ${result.cpuMsPerRequest!.toFixed(2)} ms/req  ${target.key === 'ceiling' ? '' : cpuColumns(result.stackCpu, result.statements)}  load ${loadAverage()}`,
           );
         }
       }

@@ -19,6 +19,8 @@ export function summariseProfiles(dir: string, top = 25): string {
     profile.samples.forEach((id, i) => {
       const dt = profile.timeDeltas[i] ?? 0;
       const frame = nodes.get(id)!.callFrame;
+      // Shares of busy time: a service waiting for work says nothing about where work goes.
+      if (frame.functionName === '(idle)') return;
       const where = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '');
       const key = `${frame.functionName || '(anonymous)'} ${where ? `${where}:${frame.lineNumber + 1}` : ''}`;
       byFunction.set(key, (byFunction.get(key) ?? 0) + dt);
@@ -38,5 +40,5 @@ export function summariseProfiles(dir: string, top = 25): string {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
-  return [`${files.length} profile(s), ${(total / 1e6).toFixed(1)} s sampled`, '-- by package', ...lines(byPackage, 20), '-- by function (self time)', ...lines(byFunction, top)].join('\n');
+  return [`${files.length} profile(s), ${(total / 1e6).toFixed(1)} s busy (idle excluded)`, '-- by package', ...lines(byPackage, 20), '-- by function (self time)', ...lines(byFunction, top)].join('\n');
 }

@@ -157,11 +157,10 @@ export class Stack {
 
   /** The seed CLIs of this stack's build (the same data for every stack). */
   private seed(products: number) {
-    // No REDIS_URL: the CLI would otherwise bump an unprefixed cache version.
-    const strip = ({ REDIS_URL: _r, ...rest }: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...rest });
+    // With the stack's own Redis and key prefix: the seed bumps the catalog version the stack reads.
     for (const name of ['products', 'inventory'] as const)
       execFileSync(process.execPath, [path.join(this.options.root, 'subgraphs', name, 'dist', 'seed.js'), '--products', String(products)], {
-        env: strip(this.subgraphEnv(name)),
+        env: { PATH: process.env.PATH ?? '', ...this.subgraphEnv(name) },
         stdio: ['ignore', 'ignore', 'inherit'],
         timeout: 600_000,
       });
@@ -171,8 +170,8 @@ export class Stack {
   async reseed(products: number) {
     await this.subgraphs.products.kill();
     await this.subgraphs.inventory.kill();
-    this.seed(products);
     this.prefix = uniqueRedisPrefix('bench');
+    this.seed(products);
     await this.startSubgraph('products');
     await this.startSubgraph('inventory');
   }
@@ -181,7 +180,7 @@ export class Stack {
    * Runs `fn` (a load on `gateway`, the other gateways idle) and measures the stack's CPU
    * meanwhile, split per process, with that gateway as the "gateway" column.
    */
-  async measure<T>(gateway: BenchProcess, fn: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit }> {
+  async measure<T>(gateway: BenchProcess, fn: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit; statements: StatementCounts | null }> {
     const parts: MeteredPart[] = [
       { name: 'gateway', pid: gateway.pid },
       ...SUBGRAPHS.map((name) => ({ name, pid: this.subgraphs[name].pid })),
@@ -193,12 +192,38 @@ export class Stack {
       TEST_DATABASE_URL,
     );
     try {
+      const before = await this.statementCounts();
       const stop = await meter.start();
       const result = await fn();
-      return { result, cpu: await stop() };
+      const cpu = await stop();
+      const after = await this.statementCounts();
+      const statements = before && after ? diffCounts(before, after) : null;
+      return { result, cpu, statements };
     } finally {
       await meter.close();
     }
+  }
+
+  /**
+   * SQL statements each subgraph has sent so far (db_statements_total from its /metrics, by
+   * subgraph: all statements, and transactions begun); null when the build has no such metric.
+   */
+  async statementCounts(): Promise<StatementCounts | null> {
+    const counts: StatementCounts = {};
+    for (const name of SUBGRAPHS) {
+      const text = await (await fetch(`http://127.0.0.1:${this.ports[name]}/metrics`)).text();
+      let sql = 0;
+      let transactions = 0;
+      let found = false;
+      for (const match of text.matchAll(/^db_statements_total\{([^}]*)\} (\d+(?:\.\d+)?)$/gm)) {
+        found = true;
+        sql += Number(match[2]);
+        if (/kind="(begin|start)"/.test(match[1])) transactions += Number(match[2]);
+      }
+      if (!found && !/# TYPE db_statements_total/.test(text)) return null;
+      counts[name] = { sql, transactions };
+    }
+    return counts;
   }
 
   /** Peak RSS (VmHWM) of every process of the stack, in MB. */
@@ -218,4 +243,27 @@ export class Stack {
 export function ensureDir(dir: string) {
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Per subgraph: SQL statements (round trips) and transactions begun. */
+export type StatementCounts = Partial<Record<Subgraph, { sql: number; transactions: number }>>;
+
+function diffCounts(before: StatementCounts, after: StatementCounts): StatementCounts {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, a]) => {
+      const b = before[name as Subgraph] ?? { sql: 0, transactions: 0 };
+      return [name, { sql: a.sql - b.sql, transactions: a.transactions - b.transactions }];
+    }),
+  );
+}
+
+/** Statements per request (or per checkout), rounded, only the subgraphs that sent any. */
+export function statementsPerRequest(counts: StatementCounts | null, requests: number): Record<string, { sql: number; transactions: number }> | null {
+  if (!counts) return null;
+  const per = (n: number) => Math.round((n / Math.max(1, requests)) * 100) / 100;
+  return Object.fromEntries(
+    Object.entries(counts)
+      .filter(([, c]) => c.sql > 0)
+      .map(([name, c]) => [name, { sql: per(c.sql), transactions: per(c.transactions) }]),
+  );
 }
