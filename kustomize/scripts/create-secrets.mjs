@@ -92,6 +92,8 @@ export function generateSecrets(options) {
     items.push(secret(namespace, `shop-${service}-signing-key`, { 'private-key': key.privateKey, kid: key.kid }));
   items.push(secret(namespace, 'shop-users-access-token-key', { 'private-key': access.privateKey, kid: access.kid }));
   items.push(secret(namespace, 'shop-users-admin', { password: password() }));
+  // The e2e Job's own customer account (registered by its first run).
+  items.push(secret(namespace, 'shop-e2e-account', { email: `e2e+${namespace}@shop.example.com`, password: password() }));
   return items;
 }
 

@@ -39,4 +39,5 @@ export const FLOWS: Flow[] = [
   ...['gateway', ...SUBGRAPHS, ...SEEDS].map((s) => ({ from: s, to: 'redis', port: 6379, why: 'caches, rate limits, session marks' })),
   ...Object.entries(SERVICES).map(([s, port]) => ({ from: 'prometheus', to: s, port, why: 'metrics scrape' })),
   { from: 'smoke-test', to: 'gateway', port: 4000, why: 'the on-demand smoke test' },
+  { from: 'e2e', to: 'gateway', port: 4000, why: 'the on-demand storefront journey' },
 ];

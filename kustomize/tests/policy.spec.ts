@@ -200,6 +200,22 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     }
   });
 
+  it('has the e2e storefront journey as an on-demand Job (suspended CronJob) against the gateway, as the test account', () => {
+    const e2e = find(objects(), 'CronJob', 'e2e');
+    expect(e2e.spec.suspend).toBe(true);
+    const pod = e2e.spec.jobTemplate.spec.template.spec;
+    expect(e2e.spec.jobTemplate.spec.backoffLimit).toBe(0);
+    expect(pod.containers[0].args).toEqual(['node', '/e2e/storefront-journey.mjs']);
+    const env = Object.fromEntries(pod.containers[0].env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toEqual({
+      GATEWAY_URL: `http://gateway:${SERVICE_PORTS.gateway}`,
+      E2E_EMAIL: { secretKeyRef: { name: 'shop-e2e-account', key: 'email' } },
+      E2E_PASSWORD: { secretKeyRef: { name: 'shop-e2e-account', key: 'password' } },
+    });
+    const script = find(objects(), 'ConfigMap', pod.volumes.find((v: { name: string }) => v.name === 'e2e').configMap.name);
+    expect(script.data['storefront-journey.mjs']).toBe(readFileSync(path.join(KUSTOMIZE_ROOT, 'components/e2e/storefront-journey.mjs'), 'utf8'));
+  });
+
   it('renders no VerticalPodAutoscaler (an optional component: a cluster without its CRDs would reject the apply)', () => {
     expect(ofKind(objects(), 'VerticalPodAutoscaler')).toEqual([]);
   });

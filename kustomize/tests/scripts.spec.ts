@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '@shop/kit/testing';
+import { contractOperation, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '@shop/kit/testing';
 import { parsePublicKeys } from '@shop/kit';
 import { parse, type DocumentNode, type SelectionSetNode, Kind, print } from 'graphql';
 import { Client } from 'pg';
@@ -141,7 +141,7 @@ describe('scripts/create-secrets.mjs', () => {
 
   it('creates only what is missing, so a re-run never replaces a password Postgres was initialised with', () => {
     const all = [...generatedSecrets('shop-test').keys()];
-    expect(all).toHaveLength(12);
+    expect(all).toHaveLength(13);
     const first = all.find((n) => n.endsWith('-database'))!;
     expect([...generatedSecrets('shop-test', [], [first, 'shop-redis']).keys()].sort()).toEqual(all.filter((n) => n !== first && n !== 'shop-redis').sort());
     expect([...generatedSecrets('shop-test', [], all).keys()]).toEqual([]);
@@ -281,6 +281,25 @@ describe('scripts/set-release.mjs (what CI runs to deploy a build)', () => {
     writeFileSync(file, readFileSync(path.join(KUSTOMIZE_ROOT, 'overlays/dev/kustomization.yaml'), 'utf8'));
     for (const tag of ['main', 'latest', 'v1'])
       expect(spawnSync(process.execPath, [script, '--file', file, '--tag', tag], { encoding: 'utf8' }).stderr).toMatch(/not an immutable release tag/);
+  });
+});
+
+describe('components/e2e/storefront-journey.mjs (the e2e Job)', () => {
+  const file = path.join(KUSTOMIZE_ROOT, 'components/e2e/storefront-journey.mjs');
+
+  it('is valid JavaScript for the image node, with no import (nothing to install in the image)', () => {
+    execFileSync(process.execPath, ['--check', file]);
+    expect(readFileSync(file, 'utf8')).not.toMatch(/^\s*import\b|\brequire\(/m);
+  });
+
+  it('sends contract operations verbatim (what the trusted-documents manifest admits), walking the storefront journey', () => {
+    // Loaded by node itself (an ES module, as the Job runs it), not through jest's transform.
+    const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(file)}); console.log(JSON.stringify({ OPERATIONS: m.OPERATIONS, JOURNEY: m.JOURNEY }));`], { encoding: 'utf8' });
+    const { OPERATIONS, JOURNEY } = JSON.parse(exported) as { OPERATIONS: Record<string, string>; JOURNEY: string[] };
+    for (const [name, text] of Object.entries(OPERATIONS)) expect([name, text]).toEqual([name, contractOperation(name, 'storefront.graphql')]);
+    expect(JOURNEY).toEqual(['Login', 'ProductList', 'ProductPage', 'Cart', 'AddToCart', 'Checkout', 'Order', 'CancelOrder']);
+    for (const name of [...JOURNEY, 'Register', 'RemoveFromCart']) expect(Object.keys(OPERATIONS)).toContain(name);
+    expect(readFileSync(file, 'utf8')).toContain("paymentToken: 'tok_visa'");
   });
 });
 
