@@ -34,6 +34,7 @@ import { CACHE_HINTS } from './analysis/cache-hints.generated';
 import { CircuitBreaker, type CircuitState } from './upstream/circuit-breaker';
 import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
 import { operationAnalysisPlugin } from './analysis/analysis-plugin';
+import { earlyOperationLimits } from './analysis/early-limits';
 import type { OperationLimits } from './analysis/limits';
 import { mountPlayground } from './http/playground';
 import { rateLimitedStatusPlugin, rateLimitMiddleware, signInLimit } from './security/rate-limit';
@@ -302,6 +303,7 @@ export async function startGateway(
     identify(authenticator, logger),
     rateLimitMiddleware(store, metrics, rateLimits),
     tokenLimit(limits.maxTokens),
+    earlyOperationLimits({ schema: () => apiSchema, limits, hints: CACHE_HINTS }),
     operationName(),
     expressMiddleware(apollo, {
       context: async ({ req }) =>

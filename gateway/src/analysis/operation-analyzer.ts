@@ -37,6 +37,11 @@ class AnalysisMemo {
   private readonly byHash = new Map<string, DocumentEntry>();
   private readonly byDocument = new WeakMap<DocumentNode, DocumentEntry>();
 
+  /** The entry of a query hash already seen, without a document. */
+  known(queryHash: string): DocumentEntry | undefined {
+    return this.byHash.get(queryHash);
+  }
+
   entry(request: AnalysisRequest): DocumentEntry {
     const { queryHash, document } = request;
     let entry = queryHash ? this.byHash.get(queryHash) : this.byDocument.get(document);
@@ -91,6 +96,20 @@ export function analyzeOperation(
   if (variants.size >= MAX_VARIANTS) variants.delete(variants.keys().next().value as string);
   variants.set(key, analysis);
   return analysis;
+}
+
+/**
+ * The remembered analysis of a query hash for these variables, without parsing anything;
+ * undefined when this document (or variant) has not been analysed yet.
+ */
+export function knownAnalysis(
+  schema: GraphQLSchema,
+  request: { queryHash: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  hints: CacheHints = CACHE_HINTS,
+): OperationAnalysis | undefined {
+  const entry = memoFor(schema, hints).known(request.queryHash);
+  if (!entry) return undefined;
+  return entry.analyses.get(request.operationName ?? '')?.get(variableKey(entry.reads, request.variables ?? {}));
 }
 
 /** Apollo Server's query hash: the memo key of a query text. */
