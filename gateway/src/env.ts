@@ -5,13 +5,6 @@ import { TRUSTED_DOCUMENTS_MODES } from './trusted-documents/trusted-documents';
 
 export const SUBGRAPH_NAMES = ['users', 'products', 'inventory', 'orders', 'payments'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
-export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
-  users: 4001,
-  products: 4002,
-  inventory: 4003,
-  orders: 4004,
-  payments: 4005,
-};
 
 /** true/false when set; undefined leaves the choice to NODE_ENV. */
 const optionalFlag = () =>
@@ -20,19 +13,25 @@ const optionalFlag = () =>
     .optional()
     .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
 
-const subgraphUrl = (name: SubgraphName) =>
-  url(['http', 'https']).default(`http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}`);
+/** Unset: the routing URL the supergraph gives that subgraph is used, as composed. */
+const subgraphUrl = () => url(['http', 'https']).optional();
+const optionalTimeout = () => z.coerce.number().int().positive().optional();
 
 /** Every variable the gateway reads, on top of the kit's common ones. */
 export const gatewayConfigShape = {
   PORT: port(4000),
   /** JSON {kid: PEM} of the keys access tokens may be signed with (current and previous). */
   ACCESS_TOKEN_PUBLIC_KEYS: z.string(),
-  USERS_URL: subgraphUrl('users'),
-  PRODUCTS_URL: subgraphUrl('products'),
-  INVENTORY_URL: subgraphUrl('inventory'),
-  ORDERS_URL: subgraphUrl('orders'),
-  PAYMENTS_URL: subgraphUrl('payments'),
+  /**
+   * Base URL of the users subgraph (/graphql is appended; its internal API is under it too).
+   * Unset: the supergraph's routing URL for users. Likewise PRODUCTS_URL, INVENTORY_URL,
+   * ORDERS_URL and PAYMENTS_URL: each overrides the supergraph only when set.
+   */
+  USERS_URL: subgraphUrl(),
+  PRODUCTS_URL: subgraphUrl(),
+  INVENTORY_URL: subgraphUrl(),
+  ORDERS_URL: subgraphUrl(),
+  PAYMENTS_URL: subgraphUrl(),
   /** The composed supergraph to serve; defaults to the committed one (npm run compose). */
   SUPERGRAPH_PATH: z.string().default(path.resolve(__dirname, '..', 'supergraph.graphql')),
   /**
@@ -59,13 +58,30 @@ export const gatewayConfigShape = {
   RATE_LIMIT_MAX: positiveInt(600),
   /** login/register/refreshSession attempts per client IP per window (credential stuffing). */
   AUTH_RATE_LIMIT_MAX: positiveInt(20),
+  /** Deadline of one subgraph fetch (connect to last byte) for a subgraph without its own <NAME>_TIMEOUT_MS. */
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
+  /** users' deadline, also for the session check; unset: SUBGRAPH_TIMEOUT_MS. Likewise PRODUCTS_, INVENTORY_ and PAYMENTS_TIMEOUT_MS. */
+  USERS_TIMEOUT_MS: optionalTimeout(),
+  PRODUCTS_TIMEOUT_MS: optionalTimeout(),
+  INVENTORY_TIMEOUT_MS: optionalTimeout(),
+  PAYMENTS_TIMEOUT_MS: optionalTimeout(),
+  /**
+   * orders' deadline: longer than the longest checkout orders' own timeouts allow
+   * (subgraphs/orders/src/checkout-budget.ts), or the client is told a checkout failed while
+   * it goes on to succeed, and the timeout counts toward opening the orders circuit.
+   */
+  ORDERS_TIMEOUT_MS: positiveInt(30_000),
   /** Public responses cached in Redis per the subgraphs' cache hints (docs/caching.md). Default: on. */
   RESPONSE_CACHE_ENABLED: optionalFlag(),
   /** Upper bound on a cached response's life whatever the hints say. */
   RESPONSE_CACHE_MAX_TTL_SECONDS: positiveInt(300),
   /** Consecutive failed fetches (network error, timeout, HTTP 5xx) that open a subgraph's circuit. */
   CIRCUIT_BREAKER_FAILURE_THRESHOLD: positiveInt(5),
-  /** How long an open circuit fails fast before one probe fetch is let through (half-open). */
+  /**
+   * While a circuit is open, how often the subgraph's /ready is asked; its first 200 lets
+   * fetches through again (half-open). At most 1000, so a restarted subgraph is back within 2 s.
+   */
+  CIRCUIT_BREAKER_PROBE_INTERVAL_MS: z.coerce.number().int().min(50).max(1_000).default(500),
+  /** For a subgraph without /ready (404) only: how long an open circuit fails fast before fetches are tried again. */
   CIRCUIT_BREAKER_OPEN_MS: positiveInt(10_000),
 };

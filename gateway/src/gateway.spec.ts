@@ -175,34 +175,62 @@ describe('gateway authentication', () => {
   });
 });
 
-describe('gateway revocation while Redis is down', () => {
-  let redis: TestRedisServer;
-  let stack: Stack;
+/** A users stack on a Redis the describe block owns, so a test can stop that Redis. */
+function usersStackOnOwnRedis() {
+  const own = {} as { redis: TestRedisServer; stack: Stack };
   beforeAll(async () => {
-    redis = await TestRedisServer.start();
-    stack = await startUsersStack({ redisUrl: redis.url });
+    own.redis = await TestRedisServer.start();
+    own.stack = await startUsersStack({ redisUrl: own.redis.url });
   });
   afterAll(async () => {
-    await stack?.stop();
-    await redis?.stop();
+    await own.stack?.stop();
+    await own.redis?.stop();
   });
+  return own;
+}
+
+describe('gateway revocation while Redis is down', () => {
+  const own = usersStackOnOwnRedis();
 
   it('still refuses a logged-out session (asking the users service) and keeps serving', async () => {
-    const { accessToken } = await register(stack);
-    const other = await register(stack);
-    expect((await postGraphQL(stack.graphqlUrl, ME, {}, bearer(accessToken))).data?.me).not.toBeNull();
-    await redis.stop();
-    const logout = await postGraphQL(stack.graphqlUrl, LOGOUT, {}, bearer(accessToken));
+    const { accessToken } = await register(own.stack);
+    const other = await register(own.stack);
+    expect((await postGraphQL(own.stack.graphqlUrl, ME, {}, bearer(accessToken))).data?.me).not.toBeNull();
+    await own.redis.stop();
+    const logout = await postGraphQL(own.stack.graphqlUrl, LOGOUT, {}, bearer(accessToken));
     expect(logout.data).toEqual({ logout: true });
-    const after = await postGraphQL(stack.graphqlUrl, ME, {}, bearer(accessToken));
+    const after = await postGraphQL(own.stack.graphqlUrl, ME, {}, bearer(accessToken));
     expect(after.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     // other sessions keep working without Redis, and the gateway stays ready
-    expect((await postGraphQL(stack.graphqlUrl, ME, {}, bearer(other.accessToken))).data?.me).not.toBeNull();
-    expect((await fetch(`${stack.gateway.url}/ready`)).status).toBe(200);
+    expect((await postGraphQL(own.stack.graphqlUrl, ME, {}, bearer(other.accessToken))).data?.me).not.toBeNull();
+    expect((await fetch(`${own.stack.gateway.url}/ready`)).status).toBe(200);
     // Redis comes back (empty): the revocation still holds
-    await redis.start();
+    await own.redis.start();
     await new Promise((r) => setTimeout(r, 1_000));
-    const later = await postGraphQL(stack.graphqlUrl, ME, {}, bearer(accessToken));
+    const later = await postGraphQL(own.stack.graphqlUrl, ME, {}, bearer(accessToken));
     expect(later.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('session check while Redis and users are both unreachable', () => {
+  const own = usersStackOnOwnRedis();
+
+  it('cannot decide the request: HTTP 503 SERVICE_UNAVAILABLE, retryable, naming no address', async () => {
+    const { accessToken } = await register(own.stack);
+    await own.redis.stop();
+    await own.stack.users.stop();
+    const result = await postGraphQL(own.stack.graphqlUrl, ME, {}, bearer(accessToken));
+    expect(result.status).toBe(503);
+    expect(result.errors).toEqual([
+      {
+        message: 'Cannot check the session right now; retry in a moment',
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true },
+      },
+    ]);
+    // It used to answer 400 with the transport's words: "connect ECONNREFUSED <address>".
+    expect(JSON.stringify(result.errors)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+    expect(result.data ?? null).toBeNull();
+    // back for the gateway's shutdown (closing a store whose Redis is gone waits on reconnects)
+    await own.redis.start();
   });
 });

@@ -8,7 +8,6 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
-import { Gauge, Histogram } from 'prom-client';
 import {
   ConfigError,
   closeServer,
@@ -31,8 +30,7 @@ import {
 import { StoreKeyValueCache } from './caching/apq-cache';
 import { Authenticator } from './security/authentication';
 import { CACHE_HINTS } from './analysis/cache-hints.generated';
-import { CircuitBreaker, type CircuitState } from './upstream/circuit-breaker';
-import { gatewayConfigShape, SUBGRAPH_NAMES, type SubgraphName } from './env';
+import { gatewayConfigShape } from './env';
 import { operationAnalysisPlugin } from './analysis/analysis-plugin';
 import { earlyOperationLimits } from './analysis/early-limits';
 import type { OperationLimits } from './analysis/limits';
@@ -40,7 +38,7 @@ import { mountPlayground } from './http/playground';
 import { rateLimitedStatusPlugin, rateLimitMiddleware, signInLimit } from './security/rate-limit';
 import { cachedResponseFastPath } from './caching/cached-fast-path';
 import { createCacheMetrics, ResponseCache, responseCachePlugin } from './caching/response-cache';
-import { SubgraphSource } from './upstream/subgraph-source';
+import { createUpstream } from './upstream/subgraphs';
 import type { GatewayContext } from './context';
 import { bodyErrors } from './http/body-errors';
 import { identify } from './http/identify';
@@ -123,62 +121,14 @@ export async function startGateway(
     ]);
   }
 
-  const subgraphUrls: Record<SubgraphName, string> = {
-    users: config.USERS_URL,
-    products: config.PRODUCTS_URL,
-    inventory: config.INVENTORY_URL,
-    orders: config.ORDERS_URL,
-    payments: config.PAYMENTS_URL,
-  };
-  const fetchDuration = new Histogram({
-    name: 'gateway_subgraph_fetch_duration_seconds',
-    help: 'Latency of gateway fetches to each subgraph',
-    labelNames: ['subgraph', 'outcome'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [metrics.registry],
-  });
-  const circuitState = new Gauge({
-    name: 'gateway_subgraph_circuit_state',
-    help: 'Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open',
-    labelNames: ['subgraph'],
-    registers: [metrics.registry],
-  });
-  const STATE_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
-  const breakerFor = (name: string) => {
-    circuitState.set({ subgraph: name }, 0);
-    return new CircuitBreaker({
-      failureThreshold: config.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
-      openMs: config.CIRCUIT_BREAKER_OPEN_MS,
-      onStateChange: (state) => {
-        circuitState.set({ subgraph: name }, STATE_VALUE[state]);
-        (state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger))(
-          { subgraph: name, state },
-          `subgraph circuit ${state}`,
-        );
-      },
-    });
-  };
+  const upstream = createUpstream({ config, supergraphSdl, signer, logger, registry: metrics.registry });
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
     // Apollo's own spans (gateway.request, .plan, .execute, one gateway.fetch per subgraph fetch)
     // when tracing is on: operation name and type only, never the document or its variables.
     telemetry: { includeDocument: false, recordExceptions: false },
-    buildService: ({ name, url }) => {
-      // Routing URLs in the supergraph are defaults; <NAME>_URL overrides them per environment.
-      const base = (SUBGRAPH_NAMES as readonly string[]).includes(name)
-        ? subgraphUrls[name as SubgraphName]
-        : undefined;
-      return new SubgraphSource({
-        name,
-        url: base ? `${base}/graphql` : url!,
-        signer,
-        tokenTtlSeconds: config.SERVICE_TOKEN_TTL_SECONDS,
-        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-        fetchDuration,
-        breaker: breakerFor(name),
-      });
-    },
+    buildService: upstream.buildService,
   });
 
   const authenticator = new Authenticator({
@@ -187,10 +137,10 @@ export async function startGateway(
     users: new ServiceClient({
       caller: 'gateway',
       target: 'users',
-      baseUrl: config.USERS_URL,
+      baseUrl: upstream.usersBaseUrl,
       signer,
       tokenTtlSeconds: config.SERVICE_TOKEN_TTL_SECONDS,
-      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+      timeoutMs: upstream.usersTimeoutMs,
     }),
     logger,
     metrics,
@@ -331,6 +281,7 @@ export async function startGateway(
         base.markDraining();
         await closeServer(server, config.SHUTDOWN_GRACE_MS);
         await apollo.stop();
+        upstream.stop();
         responseCache?.close();
         if (!options.store) await store.close();
         logger.info('gateway stopped');

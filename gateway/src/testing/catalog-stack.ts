@@ -32,6 +32,10 @@ export interface CatalogStack {
   /** Registers a customer and returns their access token. */
   customerToken(): Promise<string>;
   restartProducts(): Promise<void>;
+  /** Stops the inventory subgraph (its proxy stays up, so connections reach nothing). */
+  stopInventory(): Promise<void>;
+  /** Starts inventory again (same database, a new port behind the same proxy); resolves once it is ready. */
+  startInventory(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,12 +91,8 @@ export async function startCatalogStack(
     PRODUCTS_CACHE_PREFIX: uniqueRedisPrefix('gwprod'),
   };
   let products = await startProducts(productsEnv);
-  const inventory = await startInventory({
-    ...common,
-    ...subgraphRedis(),
-    ...keys.envFor('inventory'),
-    DATABASE_URL: inventoryDb.url,
-  });
+  const inventoryEnv = { ...common, ...subgraphRedis(), ...keys.envFor('inventory'), DATABASE_URL: inventoryDb.url };
+  let inventory = await startInventory(inventoryEnv);
   const productsProxy = await TestProxy.start(products.url);
   const inventoryProxy = await TestProxy.start(inventory.url);
 
@@ -139,7 +139,9 @@ export async function startCatalogStack(
     get products() {
       return products;
     },
-    inventory,
+    get inventory() {
+      return inventory;
+    },
     productsProxy,
     inventoryProxy,
     gateways,
@@ -163,6 +165,11 @@ export async function startCatalogStack(
       await products.stop();
       products = await startProducts(productsEnv);
       productsProxy.retarget(products.url);
+    },
+    stopInventory: () => inventory.stop(),
+    async startInventory() {
+      inventory = await startInventory(inventoryEnv);
+      inventoryProxy.retarget(inventory.url);
     },
     async stop() {
       for (const gateway of gateways) await gateway.stop();

@@ -1,7 +1,14 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { injectTraceContext, issueServiceToken, REQUEST_ID_HEADER, type Identity, type TokenSigner } from '@shop/kit';
-import { GraphQLError } from 'graphql';
+import {
+  injectTraceContext,
+  issueServiceToken,
+  REQUEST_ID_HEADER,
+  ServiceUnavailableError,
+  type Identity,
+  type Logger,
+  type TokenSigner,
+} from '@shop/kit';
 import type { Histogram } from 'prom-client';
 import type { CircuitBreaker } from './circuit-breaker';
 import { createHttpFetcher } from './http-fetcher';
@@ -12,7 +19,8 @@ import type { GatewayContext } from '../context';
  * carrying the caller's identity and living seconds, plus the request id and W3C traceparent. Fetches go over
  * node:http with a keep-alive agent and a deadline (http-fetcher.ts), timed per subgraph. A circuit breaker per
  * subgraph turns a subgraph that keeps failing into fast errors (partial data for the client)
- * until a probe succeeds.
+ * until its readiness probe answers (circuit-breaker.ts). Every outage (refused, timed out,
+ * 5xx, circuit open) reaches the client as SERVICE_UNAVAILABLE, retryable, naming no address.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   /**
@@ -32,6 +40,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
       timeoutMs: number;
       fetchDuration: Histogram<'subgraph' | 'outcome'>;
       breaker?: CircuitBreaker;
+      logger?: Logger;
     },
   ) {
     super({
@@ -71,31 +80,32 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async process(
     options: GraphQLDataSourceProcessOptions<GatewayContext>,
   ): Promise<GatewayGraphQLResponse> {
-    const { name, breaker, fetchDuration } = this.options;
-    if (breaker && !breaker.tryAcquire()) {
+    const { name, breaker, fetchDuration, logger } = this.options;
+    const admission = breaker?.tryAcquire();
+    if (breaker && !admission) {
       fetchDuration.observe({ subgraph: name, outcome: 'circuit_open' }, 0);
-      const seconds = Math.ceil(breaker.retryInMs() / 1000);
-      throw new GraphQLError(
-        `The ${name} service is unavailable (circuit open${seconds ? `, retrying in ${seconds} s` : ''})`,
-        {
-          extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: name },
-        },
-      );
+      throw new ServiceUnavailableError(name, 'circuit open', breaker.retryAfterSeconds());
     }
     const stop = fetchDuration.startTimer({ subgraph: name });
     try {
       const response = await super.process(options);
       stop({ outcome: response.errors?.length ? 'error' : 'ok' });
-      breaker?.onSuccess();
+      if (admission) breaker!.onSuccess(admission);
       return response;
     } catch (error) {
       stop({ outcome: 'failed' });
       // A 4xx answer is a live subgraph refusing this request, not an outage.
-      const status = (error as { extensions?: { response?: { status?: number } } }).extensions?.response
-        ?.status;
-      if (typeof status === 'number' && status < 500) breaker?.onSuccess();
-      else breaker?.onFailure();
-      throw error;
+      const status = (error as { extensions?: { response?: { status?: number } } }).extensions?.response?.status;
+      if (typeof status === 'number' && status < 500) {
+        if (admission) breaker!.onSuccess(admission);
+        throw error;
+      }
+      if (admission) breaker!.onFailure(admission);
+      // Refused, reset, timed out or a 5xx from whatever fronts it: an outage the client may
+      // retry. The transport's words (they carry the address) go to the log only.
+      const reason = error instanceof Error ? error.message : String(error);
+      logger?.warn({ subgraph: name, reason, requestId: options.context?.requestId }, 'subgraph fetch failed');
+      throw new ServiceUnavailableError(name, reason);
     }
   }
 }

@@ -13,6 +13,7 @@ export const ErrorCode = {
   OUT_OF_STOCK: 'OUT_OF_STOCK',
   RATE_LIMITED: 'RATE_LIMITED',
   OPERATION_TOO_COMPLEX: 'OPERATION_TOO_COMPLEX',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -21,6 +22,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 export class AppError extends GraphQLError {
@@ -78,6 +80,24 @@ export class RateLimitedError extends AppError {
     message = 'Too many requests, slow down',
   ) {
     super(ErrorCode.RATE_LIMITED, message, { retryAfter: retryAfterSeconds });
+  }
+}
+/**
+ * A service the request needs is down, restarting, timed out, or its circuit is open: worth
+ * retrying, and not a defect. The message names the service, never its address; `reason`
+ * (the transport's own words, which may carry an address) is for logs only.
+ */
+export class ServiceUnavailableError extends AppError {
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+    /** Seconds until a retry can succeed, when the caller knows (an open circuit's remaining time). */
+    retryAfterSeconds?: number,
+  ) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, `The ${target} service is unavailable right now; retry in a moment`, {
+      retryable: true,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfter: retryAfterSeconds }),
+    });
   }
 }
 export class InternalError extends AppError {

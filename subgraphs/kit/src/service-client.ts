@@ -1,17 +1,7 @@
-import { AppError, ErrorCode, InternalError } from './errors';
+import { AppError, ErrorCode, InternalError, ServiceUnavailableError } from './errors';
 import { currentRequestId, REQUEST_ID_HEADER } from './request-context';
 import { injectTraceContext, SpanKind, withSpan } from './telemetry';
 import { ANONYMOUS, issueServiceToken, type Identity, type TokenSigner } from './tokens';
-
-/** A call to another service that could not complete: it may or may not have been applied. */
-export class ServiceUnavailableError extends InternalError {
-  constructor(
-    readonly target: string,
-    readonly reason: string,
-  ) {
-    super(`${target} service unavailable: ${reason}`);
-  }
-}
 
 export interface ServiceClientOptions {
   caller: string;
@@ -25,7 +15,8 @@ export interface ServiceClientOptions {
 /**
  * Calls another service's internal API (`POST <baseUrl>/internal/<path>`) with a service
  * token bound to that service. Errors the callee raised on purpose come back as the same
- * AppError (code and extensions kept); transport failures and timeouts as ServiceUnavailableError.
+ * AppError (code and extensions kept); transport failures, timeouts and gateway answers (502-504)
+ * as ServiceUnavailableError (SERVICE_UNAVAILABLE: the call may or may not have been applied).
  * Each call is a client span whose W3C traceparent goes with the request, so the callee's
  * work joins the caller's trace.
  */
@@ -55,6 +46,7 @@ export class ServiceClient {
     };
     injectTraceContext(headers);
     let response: Response;
+    let text: string;
     try {
       response = await fetch(`${baseUrl}/internal/${path}`, {
         method: 'POST',
@@ -62,6 +54,8 @@ export class ServiceClient {
         body: JSON.stringify(body ?? {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
+      // Inside the deadline too: a callee that sends headers and then stalls is no answer either.
+      text = await response.text();
     } catch (error) {
       const reason =
         error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
@@ -71,7 +65,6 @@ export class ServiceClient {
             : String(error);
       throw new ServiceUnavailableError(target, reason);
     }
-    const text = await response.text();
     let payload: { data?: T; error?: { code?: string; message?: string; extensions?: Record<string, unknown> } };
     try {
       payload = JSON.parse(text);
@@ -82,6 +75,8 @@ export class ServiceClient {
     const code = payload.error?.code as ErrorCode | undefined;
     if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR && (Object.values(ErrorCode) as string[]).includes(code))
       throw new AppError(code, payload.error?.message ?? `${target} refused the call`, payload.error?.extensions ?? {});
+    // The callee answered but failed: a defect there, not an outage (its own words stay in its logs).
+    if (response.status === 500) throw new InternalError(`The ${target} service failed to complete the call`);
     throw new ServiceUnavailableError(target, payload.error?.message ?? `HTTP ${response.status}`);
   }
 }
