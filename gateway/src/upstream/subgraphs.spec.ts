@@ -8,6 +8,10 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createTestKeys, postGraphQL } from '@shop/kit/testing';
 import { parse } from 'graphql';
+import { parseConfig } from '@shop/kit';
+import { checkoutWorstCaseMs } from '../../../subgraphs/orders/src/checkout-budget';
+import { ordersConfigShape } from '../../../subgraphs/orders/src/env';
+import { gatewayConfigShape } from '../env';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '../gateway';
 import { subgraphTimeoutMs, subgraphUrl, supergraphRoutingUrls } from './subgraphs';
 
@@ -129,5 +133,33 @@ describe('subgraph timeouts', () => {
     expect(subgraphTimeoutMs(tuned, 'users')).toBe(2_000);
     expect(subgraphTimeoutMs(tuned, 'orders')).toBe(40_000);
     expect(subgraphTimeoutMs(tuned, 'reviews')).toBe(2_000);
+  });
+});
+
+describe("the gateway's timeout for orders outlasts the longest checkout", () => {
+  /** KEY=value lines of a Kubernetes env file (comments and blanks skipped). */
+  const envFile = (name: string): Record<string, string> =>
+    Object.fromEntries(
+      readFileSync(path.join(__dirname, '../../../kustomize/base/config', name), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z0-9_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+  const ordersTimeout = (env: Record<string, string>) => gatewayConfigShape.ORDERS_TIMEOUT_MS.parse(env.ORDERS_TIMEOUT_MS);
+  const worstCheckout = (env: Record<string, string>) => checkoutWorstCaseMs(parseConfig(ordersConfigShape, env));
+
+  it('with the defaults of both', () => {
+    expect(worstCheckout({})).toBe(24_000);
+    expect(ordersTimeout({})).toBeGreaterThan(worstCheckout({}));
+  });
+
+  it('with the Kubernetes configuration of both', () => {
+    expect(ordersTimeout(envFile('gateway.env'))).toBeGreaterThan(worstCheckout(envFile('orders.env')));
+  });
+
+  it('and not the other subgraphs: they keep the general timeout', () => {
+    const config = loadGatewayConfig(gatewayEnv({}));
+    expect(subgraphTimeoutMs(config, 'orders')).toBeGreaterThan(worstCheckout({}));
+    expect(subgraphTimeoutMs(config, 'payments')).toBeLessThan(worstCheckout({}));
   });
 });
