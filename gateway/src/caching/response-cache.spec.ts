@@ -272,6 +272,24 @@ describe('response cache (real Redis, users/products/inventory in process, two g
       });
     });
 
+    it('a write whose response is lost (another field failing nulls it) still invalidates what it touched', async () => {
+      await warm(() => page(a.slug));
+      // Mutations run in order: the first update commits, the second names no product and
+      // fails, and its non-null field makes the whole response data null.
+      const lost = await stack.gql(
+        `mutation Lost($id: ID!, $input: UpdateProductInput!) {
+          first: updateProduct(id: $id, input: $input) { id }
+          second: updateProduct(id: "00000000-0000-4000-8000-000000000000", input: $input) { id }
+        }`,
+        { id: a.id, input: { price: { amount: 3100, currency: 'USD' } } },
+        { token: stack.adminToken },
+      );
+      expect(lost.data ?? null).toBeNull();
+      expect(lost.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      // The tags derived from its arguments were marked before it was forwarded and after it returned.
+      expect((await page(a.slug)).data?.product?.price.amount).toBe(3100);
+    });
+
     it('createProduct: the new product appears in the listing at once; categories stay cached', async () => {
       const id = unique();
       await warm(() => list());
