@@ -41,8 +41,15 @@ export interface Platform {
  * all sharing one Redis under a run-unique key prefix — the topology Kubernetes runs.
  */
 export async function startPlatform(
-  options: { subgraphs?: readonly Subgraph[]; env?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
+  options: {
+    subgraphs?: readonly Subgraph[];
+    env?: Record<string, string>;
+    gatewayEnv?: Record<string, string>;
+    /** How long each process may take to come up (starts and restarts). */
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<Platform> {
+  const { startTimeoutMs } = options;
   const subgraphs = options.subgraphs ?? SUBGRAPHS;
   const keys = createTestKeys();
   const ports = Object.fromEntries(await Promise.all([...SUBGRAPHS, 'gateway'].map(async (n) => [n, await freePort()])));
@@ -70,7 +77,7 @@ export async function startPlatform(
   }
   // Started in dependency order: orders calls products, inventory and payments.
   for (const name of subgraphs)
-    services[name] = await startServiceProcess({ name, entry: entries[name], port: ports[name], env: envs[name] });
+    services[name] = await startServiceProcess({ name, entry: entries[name], port: ports[name], env: envs[name], startTimeoutMs });
   envs.gateway = {
     ...common,
     ...keys.envFor('gateway'),
@@ -84,7 +91,7 @@ export async function startPlatform(
     keys,
     services,
     databases,
-    gateway: await startServiceProcess({ name: 'gateway', entry: entries.gateway, port: ports.gateway, env: envs.gateway }),
+    gateway: await startServiceProcess({ name: 'gateway', entry: entries.gateway, port: ports.gateway, env: envs.gateway, startTimeoutMs }),
     graphqlUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
     query(document, variables = {}, { token, headers = {} } = {}) {
       return postGraphQL(platform.graphqlUrl, document, variables, {
@@ -95,7 +102,13 @@ export async function startPlatform(
     async restart(name, extraEnv = {}) {
       const current = name === 'gateway' ? platform.gateway : services[name];
       await current?.kill('SIGTERM');
-      const started = await startServiceProcess({ name, entry: entries[name], port: ports[name], env: { ...envs[name], ...extraEnv } });
+      const started = await startServiceProcess({
+        name,
+        entry: entries[name],
+        port: ports[name],
+        env: { ...envs[name], ...extraEnv },
+        startTimeoutMs,
+      });
       if (name === 'gateway') platform.gateway = started;
       else services[name] = started;
       return started;

@@ -29,6 +29,8 @@ export async function startServiceProcess(options: {
   entry: string;
   port: number;
   env: Record<string, string>;
+  /** How long it may take to answer /health (a loaded machine starts slowly). */
+  startTimeoutMs?: number;
 }): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [options.entry], {
     env: { PATH: process.env.PATH ?? '', ...options.env, PORT: String(options.port), HOST: '127.0.0.1' },
@@ -42,7 +44,7 @@ export async function startServiceProcess(options: {
     if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}:\n${output}`);
     const response = await fetch(`${url}/health`);
     return response.ok;
-  }, `${options.name} to start`);
+  }, `${options.name} to start`, options.startTimeoutMs);
   return {
     name: options.name,
     url,

@@ -41,6 +41,7 @@ export class TestRedisServer {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => undefined); // refused until the server listens: that is what the loop waits out
       try {
         await client.connect();
         if ((await client.ping()) === 'PONG') return;
