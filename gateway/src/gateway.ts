@@ -174,6 +174,7 @@ export async function startGateway(
           logger,
           metrics: cacheMetrics,
           onStoreError: (operation) => metrics.storeErrors.inc({ operation }),
+          guard: (command) => store.guarded(command),
         })
       : undefined;
 

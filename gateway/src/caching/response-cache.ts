@@ -101,6 +101,12 @@ export class ResponseCache {
       logger: Logger;
       metrics: CacheMetrics;
       onStoreError?: (operation: string) => void;
+      /**
+       * Runs every Redis command: the kit store's circuit breaker (RedisStore.guarded), so
+       * while Redis stalls the cache is skipped at once instead of each request waiting for
+       * its own timeout, and a timeout here opens the circuit for the store's other users.
+       */
+      guard?: <T>(command: () => Promise<T>) => Promise<T>;
     },
   ) {
     this.fast = redis.duplicate({ enableAutoPipelining: true }) as RequestStateClient;
@@ -141,15 +147,19 @@ export class ResponseCache {
     }
   }
 
+  private guard<T>(command: () => Promise<T>): Promise<T> {
+    return this.options.guard ? this.options.guard(command) : command();
+  }
+
   private async redisTime(): Promise<number> {
-    const [seconds, micros] = await this.redis.time();
+    const [seconds, micros] = await this.guard(() => this.redis.time());
     return Number(seconds) * 1_000_000 + Number(micros);
   }
 
   async lookup(key: string): Promise<Lookup> {
     if (this.pending.size > 0 && !(await this.flushPending())) return { status: 'bypass' };
     try {
-      const result = await this.redis.pipeline().get(this.entryKey(key)).time().exec();
+      const result = await this.guard(() => this.redis.pipeline().get(this.entryKey(key)).time().exec());
       if (!result) throw new Error('redis pipeline aborted');
       const [[getError, raw], [timeError, time]] = result as [
         [Error | null, string | null],
@@ -169,7 +179,7 @@ export class ResponseCache {
   /** An entry read at Redis time `now` is a hit while every mark of its tags is older than its t0. */
   private async checkMarks(key: string, raw: string, now: number): Promise<Lookup> {
     const entry = decodeEntry(raw);
-    const marks = entry.tags.length > 0 ? await this.redis.mget(entry.tags.map((t) => this.markKey(t))) : [];
+    const marks = entry.tags.length > 0 ? await this.guard(() => this.redis.mget(entry.tags.map((t) => this.markKey(t)))) : [];
     if (marks.some((mark) => mark !== null && Number(mark) >= entry.t0)) {
       this.redis.del(this.entryKey(key)).catch(() => undefined);
       return { status: 'miss', t0: now };
@@ -197,13 +207,15 @@ export class ResponseCache {
     const generation = this.generation;
     let result: [number, number, string, string, string, string];
     try {
-      result = await this.fast.gatewayRequestState(
-        request.rateKey,
-        request.sessionKey ?? request.rateKey,
-        this.entryKey(key),
-        request.windowMs,
-        request.sessionKey ? '1' : '0',
-        local ? '0' : '1',
+      result = await this.guard(() =>
+        this.fast.gatewayRequestState(
+          request.rateKey,
+          request.sessionKey ?? request.rateKey,
+          this.entryKey(key),
+          request.windowMs,
+          request.sessionKey ? '1' : '0',
+          local ? '0' : '1',
+        ),
       );
     } catch {
       return null;
@@ -252,7 +264,7 @@ export class ResponseCache {
     const ttl = Math.min(entry.maxAge, this.options.maxTtlSeconds);
     if (ttl <= 0) return;
     try {
-      await this.redis.set(this.entryKey(key), encodeEntry(entry), 'EX', ttl);
+      await this.guard(() => this.redis.set(this.entryKey(key), encodeEntry(entry), 'EX', ttl));
       this.succeeded();
     } catch (error) {
       this.failed('response_cache_set', error);
@@ -278,7 +290,7 @@ export class ResponseCache {
       const now = await this.redisTime();
       const pipeline = this.redis.pipeline();
       for (const tag of tags) pipeline.set(this.markKey(tag), String(now), 'PX', this.markTtlMs);
-      const results = await pipeline.exec();
+      const results = await this.guard(() => pipeline.exec());
       const error = results?.find(([e]) => e)?.[0];
       if (!results || error) throw error ?? new Error('redis pipeline aborted');
       for (const tag of tags) this.pending.delete(tag);
