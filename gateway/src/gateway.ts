@@ -51,6 +51,7 @@ import {
   TrustedDocuments,
   trustedDocumentsMiddleware,
 } from './trusted-documents/trusted-documents';
+import { TrustedDocumentWarmUp } from './trusted-documents/warm-up';
 
 export interface RunningGateway {
   port: number;
@@ -122,9 +123,26 @@ export async function startGateway(
   }
 
   const upstream = createUpstream({ config, supergraphSdl, signer, logger, registry: metrics.registry });
+  const limits: OperationLimits = {
+    maxDepth: config.MAX_DEPTH,
+    maxAliases: config.MAX_ALIASES,
+    maxRootFields: config.MAX_ROOT_FIELDS,
+    maxTokens: config.MAX_TOKENS,
+    maxCost: config.MAX_COST,
+  };
+  // Trusted operations are parsed, validated, analysed and planned before clients send them.
+  const warmUp = new TrustedDocumentWarmUp({
+    operations: trustedDocuments.operations,
+    enabled: config.trustedDocumentsMode !== 'off',
+    introspection: config.introspection,
+    limits,
+    logger,
+    registry: metrics.registry,
+  });
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
+    queryPlannerConfig: { cache: warmUp.queryPlanStore },
     // Apollo's own spans (gateway.request, .plan, .execute, one gateway.fetch per subgraph fetch)
     // when tracing is on: operation name and type only, never the document or its variables.
     telemetry: { includeDocument: false, recordExceptions: false },
@@ -145,13 +163,6 @@ export async function startGateway(
     logger,
     metrics,
   });
-  const limits: OperationLimits = {
-    maxDepth: config.MAX_DEPTH,
-    maxAliases: config.MAX_ALIASES,
-    maxRootFields: config.MAX_ROOT_FIELDS,
-    maxTokens: config.MAX_TOKENS,
-    maxCost: config.MAX_COST,
-  };
   const rateLimits = {
     windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
     max: config.RATE_LIMIT_MAX,
@@ -180,8 +191,9 @@ export async function startGateway(
 
   let loaded = false;
   let apiSchema: GraphQLSchema | undefined;
-  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema, coreSupergraphSdl }) => {
     apiSchema = schema;
+    void warmUp.schemaLoaded(schema, coreSupergraphSdl);
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -189,6 +201,7 @@ export async function startGateway(
     includeStacktraceInErrorResponses: !production,
     formatError: createErrorFormatter({ production, logger }),
     persistedQueries: { cache: new StoreKeyValueCache(store, 'apq:', metrics), ttl: 24 * 3600 },
+    documentStore: warmUp.documentStore,
     allowBatchedHttpRequests: false,
     // Shutdown is ours (runMain): Apollo's own signal handlers would keep the process alive.
     stopOnTerminationSignals: false,
@@ -217,7 +230,7 @@ export async function startGateway(
     logger,
     metrics,
     // Redis is not required: the gateway serves without its caches.
-    readiness: { supergraph: async () => loaded },
+    readiness: { supergraph: async () => loaded, trustedDocuments: async () => warmUp.ready },
   });
   const { app } = base;
   if (config.TRUSTED_PROXIES)

@@ -102,6 +102,20 @@ async function subgraphTraffic() {
   return { proxied: stack.productsProxy.requests + stack.inventoryProxy.requests, fetches };
 }
 
+/** Parses and query plans the gateway made while serving (not prepared at start-up). */
+async function preparations(gateway: number): Promise<{ parse: number; plan: number }> {
+  const text = await (await fetch(`${stack.gateways[gateway].url}/metrics`)).text();
+  const count = (stage: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`gateway_operation_preparations_total{stage="${stage}"`))
+        ?.split(' ')
+        .pop() ?? 0,
+    );
+  return { parse: count('parse'), plan: count('plan') };
+}
+
 async function trustedCount(gateway: number, labels: string): Promise<number> {
   const text = await (await fetch(`${stack.gateways[gateway].url}/metrics`)).text();
   // prom-client appends the registry's default labels (service) after ours.
@@ -233,6 +247,7 @@ describe('trusted documents in enforce mode', () => {
   it.each(manifest.operations.map((op) => [op.name, op] as const))(
     '%s runs by id, sent both ways (APQ sha256Hash without query, and documentId)',
     async (_name, op) => {
+      const prepared = await preparations(ENFORCE);
       const replies: Reply[] = [];
       for (const shape of [
         { extensions: apq(op.id) },
@@ -263,8 +278,24 @@ describe('trusted documents in enforce mode', () => {
         );
         for (const reply of replies) expect(reply.body.data).toEqual(full.body.data);
       }
+      // Parsed, validated and planned at start-up: not one request prepared anything.
+      expect(await preparations(ENFORCE)).toEqual(prepared);
     },
   );
+
+  it('is ready only once the trusted operations are prepared; without them (off) a first request prepares its own', async () => {
+    const ready = (await (await fetch(`${stack.gateways[ENFORCE].url}/ready`)).json()) as { checks: object };
+    expect(ready.checks).toEqual({ supergraph: true, trustedDocuments: true });
+    const before = await preparations(OFF);
+    await post(
+      OFF,
+      { documentId: byName('InventoryOf').id, variables: { id: product.id } },
+      {
+        authorization: `Bearer ${stack.adminToken}`,
+      },
+    );
+    expect(await preparations(OFF)).toEqual({ parse: before.parse + 1, plan: before.plan + 1 });
+  });
 
   it('refuses a document that is not in the manifest before any subgraph is reached', async () => {
     const before = await subgraphTraffic();
