@@ -34,11 +34,23 @@ export function createLoaders(em: EntityManager, cache: ProductCache): Loaders {
     return ids.map((id) => found.get(id.toLowerCase()) ?? null);
   });
 
+  // Categories are few and change only through createCategory (which bumps the version):
+  // kept in the memory layer under the catalog version.
   const categoryById = new DataLoader<string, CategoryRecord | null>(async (ids) => {
-    const loaded = await rows<CategoryRecord>(em, `SELECT id, slug, name FROM categories WHERE id = ANY($1::uuid[])`, [
-      ids.filter(isUuid),
-    ]);
-    const byId = new Map(loaded.map((c) => [c.id, c]));
+    const v = await catalogVersion();
+    const byId = new Map<string, CategoryRecord>();
+    for (const id of ids) {
+      const remembered = cache.remembered<CategoryRecord>(v, `cat:${id}`);
+      if (remembered) byId.set(id, remembered);
+    }
+    const missing = ids.filter((id) => !byId.has(id) && isUuid(id));
+    if (missing.length > 0) {
+      const loaded = await rows<CategoryRecord>(em, `SELECT id, slug, name FROM categories WHERE id = ANY($1::uuid[])`, [missing]);
+      for (const category of loaded) {
+        byId.set(category.id, category);
+        cache.remember(v, `cat:${category.id}`, category);
+      }
+    }
     return ids.map((id) => byId.get(id) ?? null);
   });
 

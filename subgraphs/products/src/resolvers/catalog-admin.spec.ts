@@ -1,5 +1,7 @@
 import { AppError } from '@shop/kit';
 import { recordStatements, seedProductId } from '@shop/kit';
+import { subgraphCaller, TEST_REDIS_URL } from '@shop/kit/testing';
+import { startProducts } from '../index';
 import { seedCatalog } from '../seed';
 import { admin, ANON, codeOf, customer, startProductsHarness, type ProductsHarness } from '../testing/harness';
 
@@ -129,6 +131,59 @@ describe('read-your-writes with the store cache on', () => {
     expect((await h.gql<{ product: Product }>(BY_SLUG, { slug: product.slug })).data!.product.name).toBe('After Name');
     const search = await h.gql<{ products: { totalCount: number } }>(LIST, { filter: { search: 'after name' } });
     expect(search.data!.products.totalCount).toBe(1);
+  });
+
+  it('reads a listing page once per catalog version: a repeat sends no SQL, a write shows on the very next read', async () => {
+    const PAGE = `query { products(first: 5) { totalCount edges { node { id name category { slug } } } } }`;
+    type Page = { products: { totalCount: number; edges: { node: { id: string; name: string } }[] } };
+    await create();
+    await h.gql(PAGE);
+    const sql = recordStatements(h.service.dataSource);
+    let repeat;
+    try {
+      repeat = await h.gql<Page>(PAGE);
+      expect(repeat.errors).toBeUndefined();
+      // Page, count and categories all from the memory layer of this catalog version.
+      expect(sql.statements).toEqual([]);
+    } finally {
+      sql.stop();
+    }
+    const newest = await create({ name: 'Newest In The Listing' });
+    const after = await h.gql<Page>(PAGE);
+    expect(after.data!.products.edges[0].node).toEqual({ id: newest.id, name: 'Newest In The Listing', category: { slug: 'gear' } });
+    expect(after.data!.products.totalCount).toBe(repeat.data!.products.totalCount + 1);
+  });
+
+  it('shows a write made through another replica on the very next read of this one (lists, ids, slugs)', async () => {
+    const PAGE = `query { products(first: 5) { edges { node { id name } } } }`;
+    const other = await startProducts({
+      ...h.keys.envFor('products'),
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: h.db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      PRODUCTS_CACHE_PREFIX: h.prefix,
+      SHUTDOWN_GRACE_MS: '2000',
+    });
+    try {
+      const otherGql = subgraphCaller({ url: other.url, audience: 'products', key: h.keys.services.gateway });
+      const product = await create({ name: 'Seen By Both' });
+      // Both replicas remember the page, the product and its slug.
+      for (const gql of [h.gql, otherGql]) {
+        expect((await gql<{ products: { edges: { node: { name: string } }[] } }>(PAGE)).data!.products.edges[0].node.name).toBe('Seen By Both');
+        expect((await gql<{ product: { name: string } }>(BY_ID, { id: product.id })).data!.product.name).toBe('Seen By Both');
+        expect((await gql<{ product: { name: string } }>(BY_SLUG, { slug: product.slug })).data!.product.name).toBe('Seen By Both');
+      }
+      const renamed = await otherGql(UPDATE, { id: product.id, input: { name: 'Renamed Elsewhere' } }, ADMIN);
+      expect(renamed.errors).toBeUndefined();
+      expect((await h.gql<{ products: { edges: { node: { name: string } }[] } }>(PAGE)).data!.products.edges[0].node.name).toBe('Renamed Elsewhere');
+      expect((await h.gql<{ product: { name: string } }>(BY_ID, { id: product.id })).data!.product.name).toBe('Renamed Elsewhere');
+      expect((await h.gql<{ product: { name: string } }>(BY_SLUG, { slug: product.slug })).data!.product.name).toBe('Renamed Elsewhere');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('archiving hides a product from listings and lookups, but entity resolution still finds it', async () => {

@@ -153,19 +153,28 @@ export class CatalogService {
       conditions.push(`(${spec.column}, p.id) ${op} ($${params.length - 1}::${spec.cast}, $${params.length}::uuid)`);
     }
     params.push(first + 1);
-    const found = await rows<ProductRow>(
-      ctx.em,
-      `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE ${conditions.join(' AND ')}
+    // One page of one filter, sort and cursor: from the memory layer under the current catalog
+    // version, else from Postgres (then remembered for this version).
+    const version = await ctx.loaders.catalogVersion();
+    const pageKey = `page:${where.key}:${sort}:${args.after ?? ''}:${first}`;
+    let page = this.cache.remembered<{ nodes: ProductRecord[]; hasNextPage: boolean }>(version, pageKey);
+    if (!page) {
+      const found = await rows<ProductRow>(
+        ctx.em,
+        `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE ${conditions.join(' AND ')}
        ORDER BY ${spec.column} ${spec.direction}, p.id ${spec.direction} LIMIT $${params.length}`,
-      params,
-    );
-    const nodes = found.slice(0, first).map(toRecord);
+        params,
+      );
+      page = { nodes: found.slice(0, first).map(toRecord), hasNextPage: found.length > first };
+      this.cache.remember(version, pageKey, page);
+    }
+    const { nodes } = page;
     for (const node of nodes) ctx.loaders.productById.prime(node.id, node);
     const edges = nodes.map((node) => ({ cursor: encodeCursor([sort, spec.keyOf(node), node.id]), node }));
     return {
       totalCount: () => this.count(ctx, where),
       edges,
-      pageInfo: { hasNextPage: found.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
     };
   }
 
