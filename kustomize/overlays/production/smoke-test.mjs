@@ -1,13 +1,43 @@
 // Smoke test run by the smoke-test Job: the gateway is ready and answers a contract query
-// (ProductList from shared/contract/storefront.graphql) without errors. Exit 0 = pass.
+// (ProductList from contract/storefront.graphql, verbatim: production enforces the
+// trusted-documents manifest, which admits exactly the contract's texts) without errors.
+// Exit 0 = pass.
 const gateway = (process.env.GATEWAY_URL ?? 'http://gateway:4000').replace(/\/$/, '');
 
 export const query = `query ProductList($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
   products(first: $first, after: $after, filter: $filter, sort: $sort) {
     totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node { id sku slug name price { amount currency } inStock } }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      cursor
+      node {
+        ...ProductCard
+      }
+    }
   }
+}
+fragment ProductCard on Product {
+  id
+  sku
+  slug
+  name
+  price {
+    ...MoneyParts
+  }
+  imageUrl
+  category {
+    id
+    slug
+    name
+  }
+  inStock
+}
+fragment MoneyParts on Money {
+  amount
+  currency
 }`;
 
 async function main() {
