@@ -22,6 +22,7 @@ import {
   parsePublicKeys,
   parseServiceConfig,
   RedisStore,
+  redisState,
   ServiceClient,
   TokenSigner,
   TokenVerifier,
@@ -231,6 +232,7 @@ export async function startGateway(
     metrics,
     // Redis is not required: the gateway serves without its caches.
     readiness: { supergraph: async () => loaded, trustedDocuments: async () => warmUp.ready },
+    dependencies: { redis: () => redisState(store) },
   });
   const { app } = base;
   if (config.TRUSTED_PROXIES)

@@ -1,6 +1,10 @@
 import http from 'node:http';
 import express from 'express';
-import { closeServer, listen } from './http';
+import { closeServer, createHttpBase, listen } from './http';
+import { createLogger } from './logger';
+import { createMetrics } from './metrics';
+import { MemoryStore, RedisStore, redisState } from './store';
+import { TEST_REDIS_URL, uniqueRedisPrefix } from './testing';
 
 describe('graceful stop', () => {
   it('lets an in-flight request finish, then closes kept-alive connections without waiting out the grace period', async () => {
@@ -32,4 +36,42 @@ describe('graceful stop', () => {
     expect(await inFlight).toEqual({ status: 200, body: JSON.stringify({ done: true }) });
     agent.destroy();
   }, 20_000);
+});
+
+describe('/ready', () => {
+  const readyWith = async (store: RedisStore | MemoryStore) => {
+    const { app } = createHttpBase({
+      logger: createLogger('ready-test', 'silent'),
+      metrics: createMetrics('ready-test'),
+      readiness: { database: async () => true },
+      dependencies: { redis: () => redisState(store) },
+    });
+    const { server, port } = await listen(app, 0, '127.0.0.1');
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/ready`);
+      return { status: response.status, body: (await response.json()) as { dependencies: Record<string, string> } };
+    } finally {
+      await closeServer(server, 1_000);
+      await store.close();
+    }
+  };
+
+  it('reports Redis up beside the checks that decide readiness', async () => {
+    expect(await readyWith(new RedisStore(TEST_REDIS_URL, { keyPrefix: uniqueRedisPrefix('ready') }))).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { database: true }, dependencies: { redis: 'up' } },
+    });
+  });
+
+  it('stays ready with Redis down (every service runs without its caches) and says so', async () => {
+    // Nothing listens on port 1: the store never connects.
+    expect(await readyWith(new RedisStore('redis://127.0.0.1:1', { probeIntervalMs: 60_000 }))).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { database: true }, dependencies: { redis: 'down' } },
+    });
+  });
+
+  it('names the in-memory store when no REDIS_URL is set', async () => {
+    expect((await readyWith(new MemoryStore())).body.dependencies).toEqual({ redis: 'memory' });
+  });
 });

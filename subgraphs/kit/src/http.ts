@@ -14,6 +14,8 @@ export interface HttpBaseOptions {
   metrics: ServiceMetrics;
   /** Named readiness checks; /ready is 200 only when all pass. */
   readiness: Record<string, () => Promise<boolean>>;
+  /** Dependencies /ready reports the state of without requiring them (Redis: the caches only). */
+  dependencies?: Record<string, () => Promise<string>>;
 }
 
 export interface HttpBase {
@@ -84,7 +86,12 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
     );
     const checks = Object.fromEntries(entries);
     const ready = entries.every(([, ok]) => ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+    const dependencies = Object.fromEntries(
+      await Promise.all(
+        Object.entries(options.dependencies ?? {}).map(async ([name, state]) => [name, await state().catch(() => 'unknown')]),
+      ),
+    );
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks, dependencies });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('content-type', metrics.registry.contentType);

@@ -228,6 +228,22 @@ export class MemoryStore implements KeyValueStore {
   }
 }
 
+/**
+ * What /ready reports about Redis: "up", "down" (not answering within a second, or its
+ * circuit open), or "memory" (no REDIS_URL: the in-process store). Reported, never required:
+ * every service runs on without its caches while Redis is down.
+ */
+export async function redisState(store: KeyValueStore): Promise<'up' | 'down' | 'memory'> {
+  if (!(store instanceof RedisStore)) return 'memory';
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 1_000);
+  });
+  const up = await Promise.race([store.ping(), late]);
+  clearTimeout(timer);
+  return up ? 'up' : 'down';
+}
+
 export function createStore(redisUrl: string | undefined, logger?: Logger, keyPrefix = ''): KeyValueStore {
   return redisUrl ? new RedisStore(redisUrl, { logger, keyPrefix }) : new MemoryStore();
 }

@@ -13,6 +13,7 @@ import { closeServer, createHttpBase, listen, sendGraphQLError } from './http';
 import type { Logger } from './logger';
 import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
+import { redisState } from './store';
 import { activeSpan, recordError } from './telemetry';
 import type { CommonConfig, Runtime } from './runtime';
 import { bearerToken, ServiceTokenVerifier, type Identity } from './tokens';
@@ -82,6 +83,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
       },
       ...spec.readiness,
     },
+    dependencies: { redis: () => redisState(runtime.store) },
   });
   const { app } = base;
 

@@ -1,4 +1,5 @@
 import type { Logger } from './logger';
+import { withSpan } from './telemetry';
 
 export interface TimerLoopOptions {
   /** Names the loop in its log lines ("<name> failed"). */
@@ -43,7 +44,8 @@ export function startTimerLoop(pass: () => Promise<unknown>, options: TimerLoopO
     if (running) return running;
     if (stopped) return Promise.resolve();
     clearTimeout(timer);
-    running = pass()
+    // Each pass is its own trace (when tracing): work done later on behalf of requests, not inside one.
+    running = withSpan(options.name, { root: true, attributes: { 'background.loop': options.name } }, () => pass())
       .then(() => undefined)
       .catch((error: unknown) => options.logger.error({ err: error }, `${options.name} failed`))
       .finally(() => {

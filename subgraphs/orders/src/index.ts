@@ -48,7 +48,7 @@ export async function startOrders(
   if (crashAfter) logger.warn({ crashAfter }, 'FAULT_CRASH_AFTER set: this process will crash on purpose');
   const saga = new Saga({ clients, metrics, leaseMs: config.CHECKOUT_LEASE_MS, crashAfter });
   const services = {
-    cart: new CartService(clients, config.CURRENCY),
+    cart: new CartService(clients, config.CURRENCY, metrics),
     checkout: new CheckoutService(saga, metrics, {
       currency: config.CURRENCY,
       reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,

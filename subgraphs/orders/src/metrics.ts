@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { SagaState } from './entities/order.entity';
 
 /** Business metrics of the orders service (on /metrics beside the kit's). */
 export interface OrderMetrics {
@@ -7,6 +8,32 @@ export interface OrderMetrics {
   checkoutDuration: Histogram<'outcome'>;
   recoveries: Counter<'action'>;
   refunds: Counter<'kind'>;
+  /** Conversion: checkouts started → completed or failed (by reason); carts created → converted. */
+  checkoutsStarted: Counter;
+  checkoutsCompleted: Counter;
+  checkoutsFailed: Counter<'reason'>;
+  cartsCreated: Counter;
+  cartsConverted: Counter;
+}
+
+/** Saga states of a checkout that has not ended yet: leaving one for a final status ends the checkout. */
+const CHECKOUT_IN_FLIGHT: SagaState[] = ['order_created', 'stock_reserved', 'payment_authorized'];
+
+/**
+ * Counts an order's status change (saga.advance calls this after every applied step):
+ * the final status, and for a checkout still in flight whether it completed or failed and why
+ * (the payment's failure reason, out_of_stock, checkout_interrupted, reservation_expired …).
+ */
+export function recordTransition(
+  metrics: OrderMetrics,
+  from: SagaState[],
+  patch: { status?: string; failureReason?: string | null },
+): void {
+  if (!patch.status || patch.status === 'PENDING') return;
+  metrics.ordersByStatus.inc({ status: patch.status });
+  if (!from.some((state) => CHECKOUT_IN_FLIGHT.includes(state))) return;
+  if (patch.status === 'CONFIRMED') metrics.checkoutsCompleted.inc();
+  else metrics.checkoutsFailed.inc({ reason: patch.failureReason ?? patch.status.toLowerCase() });
 }
 
 export function createOrderMetrics(registry: Registry): OrderMetrics {
@@ -34,6 +61,32 @@ export function createOrderMetrics(registry: Registry): OrderMetrics {
       name: 'order_refunds_total',
       help: 'Orders refunded, by kind (cancel by the customer, refund by an admin)',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    checkoutsStarted: new Counter({
+      name: 'checkouts_started_total',
+      help: 'Checkouts that created an order (replays of an idempotency key not counted)',
+      registers: [registry],
+    }),
+    checkoutsCompleted: new Counter({
+      name: 'checkouts_completed_total',
+      help: 'Checkouts that ended CONFIRMED (live or finished by recovery)',
+      registers: [registry],
+    }),
+    checkoutsFailed: new Counter({
+      name: 'checkouts_failed_total',
+      help: 'Checkouts that ended without an order: by reason (card_declined, out_of_stock, checkout_interrupted, ...)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    cartsCreated: new Counter({
+      name: 'carts_created_total',
+      help: 'Carts that got their first item (an empty cart became non-empty)',
+      registers: [registry],
+    }),
+    cartsConverted: new Counter({
+      name: 'carts_converted_total',
+      help: 'Carts emptied by a completed checkout (abandonment = created - converted)',
       registers: [registry],
     }),
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '@shop/kit';
+import { metricValue } from '@shop/kit/testing';
 import { ADDRESS, admin, ANON, CART, catalogProduct, customer, errorCode, ORDER, startPlatform, type Platform } from './testing/platform';
 
 let p: Platform;
@@ -438,6 +439,35 @@ describe('operations', () => {
     expect(text).toMatch(/orders_final_status_total\{status="PAYMENT_FAILED",service="orders"\} [1-9]/);
     expect(text).toMatch(/order_refunds_total\{kind="cancel",service="orders"\} [1-9]/);
     expect(text).toMatch(/checkout_duration_seconds_count\{[^}]*outcome="confirmed"[^}]*\} [1-9]/);
+  });
+
+  it('counts the funnel: a cart created, a checkout declined, then one completed that converts the cart', async () => {
+    const series = {
+      cartsCreated: ['carts_created_total', {}],
+      cartsConverted: ['carts_converted_total', {}],
+      started: ['checkouts_started_total', {}],
+      completed: ['checkouts_completed_total', {}],
+      declined: ['checkouts_failed_total', { reason: 'card_declined' }],
+    } as const;
+    const read = async () =>
+      Object.fromEntries(
+        await Promise.all(Object.entries(series).map(async ([key, [name, labels]]) => [key, await metricValue(p.orders.url, name, labels)])),
+      ) as Record<keyof typeof series, number>;
+    const before = await read();
+    const who = await buyerWith(7, 1);
+    await must(addToCart(who, catalogProduct(8).id, 1)); // a second line: still the same cart
+    expect((await must(checkout(who, checkoutInput({ paymentToken: 'tok_chargeDeclined' })))).checkout.status).toBe('PAYMENT_FAILED');
+    const key = randomUUID();
+    expect((await must(checkout(who, checkoutInput({ idempotencyKey: key })))).checkout.status).toBe('CONFIRMED');
+    await must(checkout(who, checkoutInput({ idempotencyKey: key }))); // a replay starts nothing
+    const after = await read();
+    expect({
+      cartsCreated: after.cartsCreated - before.cartsCreated,
+      cartsConverted: after.cartsConverted - before.cartsConverted,
+      started: after.started - before.started,
+      completed: after.completed - before.completed,
+      declined: after.declined - before.declined,
+    }).toEqual({ cartsCreated: 1, cartsConverted: 1, started: 2, completed: 1, declined: 1 });
   });
 
   it('a recovery pass finds nothing to do when every checkout finished', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { ServiceClient, TokenSigner, type RunningService } from '@shop/kit';
-import { createTestDatabase, createTestKeys, subgraphCaller, type TestDatabase } from '@shop/kit/testing';
+import { createTestDatabase, createTestKeys, metricValue, subgraphCaller, type TestDatabase } from '@shop/kit/testing';
 import { startPayments } from './index';
 
 const keys = createTestKeys(['gateway', 'orders']);
@@ -251,6 +251,19 @@ describe('GraphQL', () => {
       body: JSON.stringify({ query: '{ _service { sdl } }' }),
     });
     expect(response.status).toBe(401);
+  });
+
+  it('counts declines by reason and refunded money by currency', async () => {
+    const declines = () => metricValue(service.url, 'payments_declines_total', { outcome: 'declined', reason: 'card_declined' });
+    const refunded = () => metricValue(service.url, 'payments_refunded_amount_total', { currency: 'USD' });
+    const [declinesBefore, refundedBefore] = [await declines(), await refunded()];
+    await asOrders.call<Payment>('payments/authorize', authorizeBody({ paymentToken: 'tok_chargeDeclined' }));
+    const body = authorizeBody({ amount: 4321 });
+    await asOrders.call<Payment>('payments/authorize', body);
+    await asOrders.call<Payment>('payments/capture', { orderId: body.orderId });
+    await asOrders.call<Payment>('payments/refund', { orderId: body.orderId });
+    await asOrders.call<Payment>('payments/refund', { orderId: body.orderId }); // a repeat refunds nothing more
+    expect({ declines: (await declines()) - declinesBefore, refunded: (await refunded()) - refundedBefore }).toEqual({ declines: 1, refunded: 4321 });
   });
 
   it('counts outcomes on /metrics', async () => {

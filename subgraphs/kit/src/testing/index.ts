@@ -5,3 +5,4 @@ export * from './processes';
 export * from './graphql-client';
 export * from './contract';
 export * from './otlp-receiver';
+export * from './metrics';

@@ -2,6 +2,7 @@ import { isUuid, NotFoundError, OutOfStockError, BadUserInputError, type Service
 import { In } from 'typeorm';
 import type { CatalogProduct, Clients } from '../clients';
 import { CartItem } from '../entities/cart-item.entity';
+import type { OrderMetrics } from '../metrics';
 import { MAX_LINE_QUANTITY, requireQuantity } from './validation';
 
 export interface Money {
@@ -31,7 +32,15 @@ export class CartService {
   constructor(
     private readonly clients: Clients,
     private readonly currency: string,
+    private readonly metrics?: Pick<OrderMetrics, 'cartsCreated'>,
   ) {}
+
+  /** The cart after a write that added `productId`: counted as created when that line is all it holds and was not there before. */
+  private async afterAdding(ctx: ServiceContext, userId: string, lineExisted: boolean): Promise<CartView> {
+    const cart = await this.get(ctx, userId);
+    if (!lineExisted && cart.items.length === 1) this.metrics?.cartsCreated.inc();
+    return cart;
+  }
 
   async get(ctx: ServiceContext, userId: string): Promise<CartView> {
     const repo = ctx.em.getRepository(CartItem);
@@ -73,7 +82,7 @@ export class CartService {
        DO UPDATE SET quantity = LEAST(cart_items.quantity + EXCLUDED.quantity, ${MAX_LINE_QUANTITY}), updated_at = now()`,
       [userId, productId, quantity],
     );
-    return this.get(ctx, userId);
+    return this.afterAdding(ctx, userId, existing !== null);
   }
 
   async update(ctx: ServiceContext, userId: string, productId: string, quantity: number): Promise<CartView> {
@@ -81,12 +90,13 @@ export class CartService {
     if (quantity === 0) return this.remove(ctx, userId, productId);
     await this.requireProduct(productId);
     await this.requireAvailable(productId, quantity);
+    const existed = (await ctx.em.getRepository(CartItem).countBy({ userId, productId })) > 0;
     await ctx.em.query(
       `INSERT INTO cart_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
        ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()`,
       [userId, productId, quantity],
     );
-    return this.get(ctx, userId);
+    return this.afterAdding(ctx, userId, existed);
   }
 
   async remove(ctx: ServiceContext, userId: string, productId: string): Promise<CartView> {

@@ -55,6 +55,7 @@ export class CheckoutService {
       timer({ outcome: 'replay' });
       return this.replay((await this.findByKey(ctx, user.userId, input.idempotencyKey))!);
     }
+    this.metrics.checkoutsStarted.inc();
     try {
       const result = await this.run(ctx, order, input.paymentToken);
       timer({ outcome: result.status === 'CONFIRMED' ? 'confirmed' : 'payment_failed' });

@@ -5,7 +5,7 @@ import { CartItem } from '../entities/cart-item.entity';
 import { Order, type OrderStatus, type SagaState } from '../entities/order.entity';
 import { OrderLine } from '../entities/order-line.entity';
 import type { SagaStep } from '../env';
-import type { OrderMetrics } from '../metrics';
+import { recordTransition, type OrderMetrics } from '../metrics';
 
 export const TERMINAL: SagaState[] = ['completed', 'failed'];
 
@@ -59,7 +59,7 @@ export class Saga {
       .andWhere(requireStatus ? 'status = :requireStatus' : 'TRUE', { requireStatus })
       .execute();
     if (!result.affected) return false;
-    if (patch.status && patch.status !== 'PENDING') this.options.metrics.ordersByStatus.inc({ status: patch.status });
+    recordTransition(this.options.metrics, from, patch);
     this.crashPoint(ctx, orderId, patch.sagaState);
     return true;
   }
@@ -94,8 +94,10 @@ export class Saga {
       await withTransaction(ctx, async (tx) => {
         const lines = await tx.em.getRepository(OrderLine).findBy({ orderId: order.id });
         const productIds = lines.map((line) => line.productId);
-        if (productIds.length)
-          await tx.em.getRepository(CartItem).delete({ userId: order.userId, productId: In(productIds) });
+        if (productIds.length) {
+          const emptied = await tx.em.getRepository(CartItem).delete({ userId: order.userId, productId: In(productIds) });
+          if (emptied.affected) this.options.metrics.cartsConverted.inc();
+        }
         await this.advance(tx, order.id, ['payment_captured'], { sagaState: 'completed' });
       });
     }

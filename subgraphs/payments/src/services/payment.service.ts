@@ -137,6 +137,8 @@ export class PaymentService {
     }
     const applied = await this.transition(ctx, payment, ['PROCESSING'], next);
     if (applied) this.metrics.authorizations.inc({ outcome: next.status.toLowerCase() });
+    if (applied && next.status !== 'AUTHORIZED')
+      this.metrics.declines.inc({ outcome: next.status.toLowerCase(), reason: next.failureReason ?? 'unknown' });
     return applied ?? (await this.reload(ctx, payment.id));
   }
 
@@ -181,6 +183,7 @@ export class PaymentService {
     const applied = await this.transition(ctx, payment, ['CAPTURED'], { status: 'REFUNDED' });
     if (applied) {
       this.metrics.refunds.inc();
+      this.metrics.refundedAmount.inc({ currency: applied.currency }, applied.amount);
       return toView(applied);
     }
     return this.refund(ctx, raw);
