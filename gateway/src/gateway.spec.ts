@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { createPrivateKey } from 'node:crypto';
 import { generateKeyPair, publicKeysJson } from '@shop/kit';
-import { postGraphQL, TestRedisServer } from '@shop/kit/testing';
+import { postGraphQL, TestRedisServer, waitFor } from '@shop/kit/testing';
 import { startUsersStack, type Stack } from './testing/stack';
 
 const REGISTER = `mutation Register($input: RegisterInput!) {
@@ -232,5 +232,30 @@ describe('session check while Redis and users are both unreachable', () => {
     expect(result.data ?? null).toBeNull();
     // back for the gateway's shutdown (closing a store whose Redis is gone waits on reconnects)
     await own.redis.start();
+  });
+});
+
+describe('a registration the client saw fail', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // The gateway gives users 50 ms, far less than one bcrypt at cost 12: the client is told
+    // the registration failed while users goes on to create the account.
+    stack = await startUsersStack({ gatewayEnv: { USERS_TIMEOUT_MS: '50' }, usersEnv: { BCRYPT_COST: '12' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it('does not confuse its retry: the same email and password are answered as a registration, not CONFLICT', async () => {
+    const email = `saw-fail-${process.pid}-${Date.now()}@example.com`;
+    const input = { email, password: 'correct horse battery' };
+    const failed = await postGraphQL(stack.graphqlUrl, REGISTER, { input });
+    expect(failed.errors?.[0].extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+    await waitFor(
+      async () => (await stack.users.dataSource.query('SELECT 1 FROM users WHERE email = $1', [email])).length === 1,
+      'the account the failed registration created',
+    );
+    await stack.restartGateway({ USERS_TIMEOUT_MS: '20000' });
+    const retried = await postGraphQL<{ register: { user: { email: string } } }>(stack.graphqlUrl, REGISTER, { input });
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data?.register.user.email).toBe(email);
   });
 });

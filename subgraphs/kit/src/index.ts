@@ -16,6 +16,7 @@ export * from './service-client';
 export * from './store';
 export * from './subgraph';
 export * from './tokens';
+export * from './work-queue';
 export * from './pagination';
 export * from './authz';
 export * from './commands';

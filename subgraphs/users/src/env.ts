@@ -52,6 +52,14 @@ export const usersConfigShape = {
   PORT: port(4001),
   /** bcrypt work factor; at least 10. */
   BCRYPT_COST: z.coerce.number().int().min(10).max(16).default(12),
+  /** bcrypt hashes and comparisons run at once; the rest queue. Unset: the CPUs this process may use. */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Longest estimated queue wait a sign-up or sign-in is accepted with; beyond it the request is
+   * refused at once with SERVICE_UNAVAILABLE (retryable, nothing done). Keep it, plus one bcrypt,
+   * under the gateway's users timeout (USERS_TIMEOUT_MS, else SUBGRAPH_TIMEOUT_MS, 5 s).
+   */
+  PASSWORD_HASH_MAX_WAIT_MS: z.coerce.number().int().min(0).default(3_000),
   /** PEM EC P-256 key that signs access tokens (ES256). */
   ACCESS_TOKEN_PRIVATE_KEY: ecPrivateKey,
   /** kid written into every access token's header; the gateway picks the verification key by it. */

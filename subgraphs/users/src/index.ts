@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
   ConfigError,
@@ -9,6 +10,7 @@ import {
   startSubgraph,
   TokenSigner,
   BadUserInputError,
+  WorkQueue,
   type KeyValueStore,
   type RunningService,
   type Runtime,
@@ -70,7 +72,19 @@ export async function startUsers(env: NodeJS.ProcessEnv = process.env, options: 
       windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
       onStoreError,
     });
-    const accounts = new AccountService({ bcryptCost: config.BCRYPT_COST, sessions, limiter, metrics, logger });
+    const accounts = new AccountService({
+      bcryptCost: config.BCRYPT_COST,
+      passwordWork: new WorkQueue({
+        service: SERVICE_NAME,
+        concurrency: config.PASSWORD_HASH_CONCURRENCY ?? availableParallelism(),
+        maxWaitMs: config.PASSWORD_HASH_MAX_WAIT_MS,
+      }),
+      sessions,
+      limiter,
+      metrics,
+      logger,
+    });
+    await accounts.calibrated();
     const services = { accounts, sessions };
     const em = runtime.db.dataSource.manager;
 

@@ -1,4 +1,5 @@
 import { ANONYMOUS } from '@shop/kit';
+import { waitFor } from '@shop/kit/testing';
 import {
   CHANGE_PASSWORD,
   codeOf,
@@ -49,7 +50,7 @@ describe('register', () => {
     expect(password_hash).not.toContain('a good password');
   });
 
-  it('refuses an email already registered, whatever its case, with CONFLICT', async () => {
+  it('refuses an email already registered with another password, whatever its case, with CONFLICT', async () => {
     const email = uniqueEmail('dup');
     await register(h, email);
     const res = await h.call(REGISTER, { input: { email: ` ${email.toUpperCase()}`, password: 'another password' } });
@@ -57,13 +58,34 @@ describe('register', () => {
     expect(res.data).toBeNull();
   });
 
-  it('gives exactly one account to concurrent registrations of one email', async () => {
+  it('answers a retried registration (same email, same password) as the registration: signed in, same account', async () => {
+    const email = uniqueEmail('retry');
+    const input = { email, password: 'retried password', firstName: 'Retry' };
+    const first = await h.call(REGISTER, { input });
+    const again = await h.call(REGISTER, { input: { ...input, email: email.toUpperCase() } });
+    expect(again.errors).toBeUndefined();
+    expect(again.data!.register.user).toEqual(first.data!.register.user);
+    // a session of its own, usable like the first
+    expect(again.data!.register.refreshToken).not.toBe(first.data!.register.refreshToken);
+    const [{ n }] = await h.service.runtime.db.dataSource.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [email]);
+    expect(n).toBe(1);
+  });
+
+  // Each registration that finds the email taken is a sign-in attempt for that account: this
+  // harness allows 3 at a time, so the races stay within it.
+  it('gives exactly one account to concurrent registrations of one email; the same password signs each in', async () => {
     const email = uniqueEmail('race');
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => h.call(REGISTER, { input: { email, password: 'racing password' } })),
+    const same = await Promise.all(
+      Array.from({ length: 3 }, () => h.call(REGISTER, { input: { email, password: 'racing password' } })),
     );
-    expect(results.filter((r) => r.data?.register).length).toBe(1);
-    expect(results.filter((r) => codeOf(r) === 'CONFLICT').length).toBe(4);
+    expect(same.map((r) => codeOf(r))).toEqual(Array(3).fill(undefined));
+    expect(new Set(same.map((r) => r.data!.register.user.id)).size).toBe(1);
+    const other = uniqueEmail('race');
+    const different = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => h.call(REGISTER, { input: { email: other, password: `racing password ${i}` } })),
+    );
+    expect(different.filter((r) => r.data?.register).length).toBe(1);
+    expect(different.filter((r) => codeOf(r) === 'CONFLICT').length).toBe(2);
   });
 
   it.each([
@@ -328,5 +350,51 @@ describe('metrics', () => {
     expect(text).toMatch(/users_logins_total\{[^}]*outcome="rate_limited"[^}]*\} [1-9]/);
     expect(text).toMatch(/users_session_refreshes_total\{[^}]*outcome="reused"[^}]*\} [1-9]/);
     expect(text).toMatch(/users_session_revocations_total\{[^}]*reason="logout"[^}]*\} [1-9]/);
+  });
+});
+
+describe('a burst of registrations larger than bcrypt can serve in time', () => {
+  let burst: UsersHarness;
+  beforeAll(async () => {
+    // One bcrypt at a time and a short acceptable wait, so a burst of 20 overflows on any machine.
+    burst = await startHarness('users_burst', { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_MAX_WAIT_MS: '300' });
+  });
+  afterAll(async () => {
+    await burst?.stop();
+  });
+  const accounts = async (emails: string[]) =>
+    (await burst.service.runtime.db.dataSource.query('SELECT email FROM users WHERE email = ANY($1)', [emails])).map(
+      (row: { email: string }) => row.email,
+    );
+
+  it('serves what fits, refuses the rest at once as retryable with nothing created, and every retry then succeeds', async () => {
+    const emails = Array.from({ length: 20 }, () => uniqueEmail('burst'));
+    const registerAs = (email: string) => burst.call(REGISTER, { input: { email, password: 'burst password' } });
+    const first = await Promise.all(emails.map(registerAs));
+
+    const served = emails.filter((_, i) => first[i].data?.register);
+    const refused = first.filter((r) => !r.data?.register);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused)
+      expect(r.errors).toEqual([
+        expect.objectContaining({
+          extensions: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', retryable: true, retryAfter: expect.any(Number) }),
+        }),
+      ]);
+    // a refusal happened before anything was done: exactly the served ones exist
+    expect((await accounts(emails)).sort()).toEqual([...served].sort());
+
+    // the storefront retries each refused one (same email, same password) until it is served
+    for (const email of emails.filter((e) => !served.includes(e))) {
+      let outcome: Awaited<ReturnType<typeof registerAs>> | undefined;
+      await waitFor(async () => {
+        outcome = await registerAs(email);
+        return codeOf(outcome) !== 'SERVICE_UNAVAILABLE';
+      }, `registration of ${email}`);
+      expect(outcome!.errors).toBeUndefined();
+    }
+    // and a retry of one that was served all along (its answer lost, say) signs in, never CONFLICT
+    expect((await registerAs(served[0])).data?.register.user.email).toBe(served[0]);
+    expect((await accounts(emails)).length).toBe(20);
   });
 });

@@ -7,7 +7,10 @@ import {
   withTransaction,
   type HasEntityManager,
   type Identity,
-  type Logger, uniqueViolation } from '@shop/kit';
+  type Logger,
+  type WorkQueue,
+  uniqueViolation,
+} from '@shop/kit';
 import { User } from '../entities';
 import type { UsersMetrics } from '../metrics';
 import { byteLength, normaliseEmail, normaliseName, PASSWORD_MAX_BYTES, validatePassword } from './account-rules';
@@ -49,22 +52,30 @@ export class AccountService {
   constructor(
     private readonly options: {
       bcryptCost: number;
+      /** Every bcrypt hash and comparison queues here (bounded concurrency, refused when the wait is too long). */
+      passwordWork: WorkQueue;
       sessions: SessionService;
       limiter: LoginLimiter;
       metrics: UsersMetrics;
       logger: Logger;
     },
   ) {
-    this.dummyHash = bcrypt.hash(randomBytes(16).toString('hex'), options.bcryptCost);
+    // Through the queue: its duration is the queue's first measure of one bcrypt.
+    this.dummyHash = this.hash(randomBytes(16).toString('hex'));
+  }
+
+  /** Resolves once one bcrypt has run, so the queue can estimate waits from the first burst on. */
+  async calibrated(): Promise<void> {
+    await this.dummyHash;
   }
 
   private hash(password: string) {
-    return bcrypt.hash(password, this.options.bcryptCost);
+    return this.options.passwordWork.run(() => bcrypt.hash(password, this.options.bcryptCost));
   }
 
   /** bcrypt would compare only the first 72 bytes, so a longer candidate never matches. */
   private async matches(password: string, hash: string): Promise<boolean> {
-    const ok = await bcrypt.compare(password, hash);
+    const ok = await this.options.passwordWork.run(() => bcrypt.compare(password, hash));
     return ok && byteLength(password) <= PASSWORD_MAX_BYTES;
   }
 
@@ -73,6 +84,7 @@ export class AccountService {
     const password = validatePassword(input.password);
     const firstName = normaliseName(input.firstName, 'firstName') ?? null;
     const lastName = normaliseName(input.lastName, 'lastName') ?? null;
+    if (await ctx.em.exists(User, { where: { email } })) return this.registerAgain(ctx, email, password);
     const passwordHash = await this.hash(password);
     try {
       const payload = await withTransaction(ctx, async (tx) => {
@@ -83,7 +95,22 @@ export class AccountService {
       this.options.metrics.registrations.inc();
       return payload;
     } catch (error) {
-      if (isUniqueViolation(error, 'users_email_key')) throw new ConflictError('An account with this email is already registered');
+      if (isUniqueViolation(error, 'users_email_key')) return this.registerAgain(ctx, email, password);
+      throw error;
+    }
+  }
+
+  /**
+   * The email is taken. With the same password this is a retry of a registration whose answer
+   * the client never saw (a timeout after the account was created, a double submit): it signs
+   * in, answering like the registration would have. With another password it is CONFLICT. It
+   * goes through login, so the per-account failed sign-in limit guards this path as well.
+   */
+  private async registerAgain(ctx: Ctx, email: string, password: string): Promise<AuthPayload> {
+    try {
+      return await this.login(ctx, { email, password });
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) throw new ConflictError('An account with this email is already registered');
       throw error;
     }
   }
