@@ -28,9 +28,13 @@ export const gatewayConfigShape = {
    * ORDERS_URL and PAYMENTS_URL: each overrides the supergraph only when set.
    */
   USERS_URL: subgraphUrl(),
+  /** Gateway: as USERS_URL, for products (overrides the supergraph's routing URL only when set). */
   PRODUCTS_URL: subgraphUrl(),
+  /** Gateway: as USERS_URL, for inventory (overrides the supergraph's routing URL only when set). */
   INVENTORY_URL: subgraphUrl(),
+  /** Gateway: as USERS_URL, for orders (overrides the supergraph's routing URL only when set). */
   ORDERS_URL: subgraphUrl(),
+  /** Gateway: as USERS_URL, for payments (overrides the supergraph's routing URL only when set). */
   PAYMENTS_URL: subgraphUrl(),
   /** The composed supergraph to serve; defaults to the committed one (npm run compose). */
   SUPERGRAPH_PATH: z.string().default(path.resolve(__dirname, '..', 'supergraph.graphql')),
@@ -62,8 +66,11 @@ export const gatewayConfigShape = {
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
   /** users' deadline, also for the session check; unset: SUBGRAPH_TIMEOUT_MS. Likewise PRODUCTS_, INVENTORY_ and PAYMENTS_TIMEOUT_MS. */
   USERS_TIMEOUT_MS: optionalTimeout(),
+  /** products' deadline; unset: SUBGRAPH_TIMEOUT_MS. */
   PRODUCTS_TIMEOUT_MS: optionalTimeout(),
+  /** inventory's deadline; unset: SUBGRAPH_TIMEOUT_MS. */
   INVENTORY_TIMEOUT_MS: optionalTimeout(),
+  /** payments' deadline; unset: SUBGRAPH_TIMEOUT_MS. */
   PAYMENTS_TIMEOUT_MS: optionalTimeout(),
   /**
    * orders' deadline: longer than the longest checkout orders' own timeouts allow
