@@ -25,3 +25,4 @@ export * from './sql';
 export * from './seed-ids';
 export * from './timer-loop';
 export * from './telemetry';
+export * from './session-locks';

@@ -40,11 +40,13 @@ export class InventoryClient {
     );
     return new Map(items.map((i) => [i.productId, i.available]));
   }
-  reserve(orderId: string, lines: { productId: string; quantity: number }[], ttlSeconds: number) {
-    return this.client.call<{ orderId: string; status: 'RESERVED'; expiresAt: string }>('reservations/reserve', {
+  /** Idempotent per order; with `renew`, an EXPIRED reservation holds its lines again (OUT_OF_STOCK if it cannot). */
+  reserve(orderId: string, lines: { productId: string; quantity: number }[], ttlSeconds: number, renew = false) {
+    return this.client.call<{ orderId: string; status: ReservationStatus; expiresAt: string }>('reservations/reserve', {
       orderId,
       lines,
       ttlSeconds,
+      renew,
     });
   }
   commit(orderId: string) {

@@ -7,8 +7,8 @@ const env = (extra: Record<string, string>) => ({ ...keys.envFor('orders'), NODE
 
 describe('orders configuration', () => {
   it('refuses timeouts that do not nest, naming the variable', async () => {
-    await expect(startOrders(env({ PAYMENT_TIMEOUT_MS: '30000', CHECKOUT_LEASE_MS: '30000' }))).rejects.toThrow(/CHECKOUT_LEASE_MS/);
-    await expect(startOrders(env({ RESERVATION_TTL_SECONDS: '60', CHECKOUT_LEASE_MS: '30000' }))).rejects.toThrow(/RESERVATION_TTL_SECONDS/);
+    await expect(startOrders(env({ PAYMENT_TIMEOUT_MS: '30000', RESERVATION_TTL_SECONDS: '120' }))).rejects.toThrow(/RESERVATION_TTL_SECONDS/);
+    await expect(startOrders(env({ RESERVATION_TTL_SECONDS: '60', RECOVERY_INTERVAL_MS: '30000' }))).rejects.toThrow(/RESERVATION_TTL_SECONDS/);
     await expect(startOrders(env({ RECOVERY_INTERVAL_MS: '120000' }))).rejects.toBeInstanceOf(ConfigError);
   });
 

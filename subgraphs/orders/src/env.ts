@@ -17,14 +17,15 @@ export const ordersConfigShape = {
   PRODUCTS_URL: url(['http', 'https']).default('http://127.0.0.1:4002'),
   INVENTORY_URL: url(['http', 'https']).default('http://127.0.0.1:4003'),
   PAYMENTS_URL: url(['http', 'https']).default('http://127.0.0.1:4005'),
-  /** Timeouts nest: a call times out in seconds < the lease of a running checkout < recovery < reservation TTL. */
+  /** Timeouts nest: a call times out in seconds, a whole checkout and a recovery interval well inside the reservation TTL. */
   PAYMENT_TIMEOUT_MS: positiveInt(5_000),
   SERVICE_TIMEOUT_MS: positiveInt(3_000),
-  /** How long a checkout in progress owns its order before recovery may take it over. */
-  CHECKOUT_LEASE_MS: positiveInt(30_000),
-  /** How often the recovery loop looks for checkouts left half-way (under a minute). */
-  RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).max(59_000).default(10_000),
-  /** Asked of inventory for each reservation; must outlive lease + recovery interval. */
+  /**
+   * How often the recovery loop looks for orders whose owner is gone: a crashed process's
+   * checkouts are taken over within one interval (the promise is 10 s; under a minute allowed).
+   */
+  RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).max(59_000).default(3_000),
+  /** Asked of inventory for each reservation; must outlive a whole checkout plus a recovery interval. */
   RESERVATION_TTL_SECONDS: z.coerce.number().int().min(60).default(600),
   /** Tests only (ignored when NODE_ENV=production): exit abruptly right after this saga step is persisted. */
   FAULT_CRASH_AFTER: z.enum(SAGA_STEPS).optional(),

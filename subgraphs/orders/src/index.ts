@@ -8,6 +8,7 @@ import {
   runMain,
   startSubgraph,
   type KeyValueStore,
+  SessionLocks,
   type RunningService,
 } from '@shop/kit';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -46,49 +47,62 @@ export async function startOrders(
   const metrics = createOrderMetrics(runtime.metrics.registry);
   const crashAfter = config.NODE_ENV === 'production' ? undefined : config.FAULT_CRASH_AFTER;
   if (crashAfter) logger.warn({ crashAfter }, 'FAULT_CRASH_AFTER set: this process will crash on purpose');
-  const saga = new Saga({ clients, metrics, leaseMs: config.CHECKOUT_LEASE_MS, crashAfter });
+  // Proof of life for the orders this process drives: one extra connection per process (count
+  // it when sizing the database's connections). Embedded PGlite has one connection and one
+  // process, so ownership there is kept in memory.
+  const locks = new SessionLocks({
+    url: runtime.db.embedded ? undefined : config.DATABASE_URL,
+    namespace: 'orders',
+    application: 'orders-locks',
+    logger,
+  });
+  await locks.start();
+  const saga = new Saga({ clients, metrics, locks, reservationTtlSeconds: config.RESERVATION_TTL_SECONDS, crashAfter });
   const services = {
     cart: new CartService(clients, config.CURRENCY, metrics),
-    checkout: new CheckoutService(saga, metrics, {
-      currency: config.CURRENCY,
-      reservationTtlSeconds: config.RESERVATION_TTL_SECONDS,
-      leaseMs: config.CHECKOUT_LEASE_MS,
-    }),
+    checkout: new CheckoutService(saga, metrics, { currency: config.CURRENCY }),
     orders: new OrderService(saga),
   };
-  const recovery = new RecoveryService(runtime.db.dataSource, saga, metrics, logger, {
-    intervalMs: config.RECOVERY_INTERVAL_MS,
-    leaseMs: config.CHECKOUT_LEASE_MS,
-  });
+  const recovery = new RecoveryService(runtime.db.dataSource, saga, metrics, logger, { intervalMs: config.RECOVERY_INTERVAL_MS });
 
   const service = await startSubgraph<typeof config, OrdersContext>(runtime, {
     typeDefs: loadTypeDefs(path.join(__dirname, 'schema.graphql')),
     resolvers: { ...cartResolvers, ...orderResolvers, Query: { ...cartResolvers.Query, ...orderResolvers.Query }, Mutation: { ...cartResolvers.Mutation, ...orderResolvers.Mutation } } as unknown as GraphQLResolverMap<OrdersContext>,
     context: (base) => ({ ...base, loaders: createLoaders(base.em), services }),
-    onStop: () => recovery.stop(),
+    internal(api) {
+      // The payments sweeper asks which uncaptured authorizations an order will still capture.
+      api.route('orders/payment-fates', ['payments'], (ctx, input: unknown) => services.orders.paymentFates(ctx, input));
+    },
+    onStop: async () => {
+      await recovery.stop();
+      await locks.stop();
+    },
   });
   recovery.start();
   return { ...service, recoverNow: () => recovery.runOnce() };
 }
 
+/** Remote calls of a checkout that succeeds: lookup, reserve, authorize, commit, capture. */
+const CALLS_PER_CHECKOUT = 5;
+
 /**
- * Timeouts must nest, or recovery could undo a checkout that is still running, or stock
- * could expire under a checkout that is still going to confirm: one remote call < the
- * lease a checkout renews at every step < lease + recovery interval < reservation TTL.
+ * Timeouts must nest, or stock could expire under a checkout that is still going to confirm:
+ * one remote call, times the calls of a checkout, plus a recovery interval (a crashed owner's
+ * orders are taken over within one), well inside the reservation TTL. A reservation that
+ * expires anyway (orders down for longer) is renewed when the saga resumes, if stock allows.
  */
 export function checkTimeouts(config: {
   PAYMENT_TIMEOUT_MS: number;
   SERVICE_TIMEOUT_MS: number;
-  CHECKOUT_LEASE_MS: number;
   RECOVERY_INTERVAL_MS: number;
   RESERVATION_TTL_SECONDS: number;
 }) {
   const problems: string[] = [];
   const longestCall = Math.max(config.PAYMENT_TIMEOUT_MS, config.SERVICE_TIMEOUT_MS);
-  if (config.CHECKOUT_LEASE_MS < longestCall + 1000)
-    problems.push(`config error: CHECKOUT_LEASE_MS must be at least 1000 ms longer than PAYMENT_TIMEOUT_MS and SERVICE_TIMEOUT_MS (${longestCall})`);
-  if (config.RESERVATION_TTL_SECONDS * 1000 <= 2 * (config.CHECKOUT_LEASE_MS + config.RECOVERY_INTERVAL_MS))
-    problems.push('config error: RESERVATION_TTL_SECONDS must exceed twice CHECKOUT_LEASE_MS + RECOVERY_INTERVAL_MS');
+  if (config.RESERVATION_TTL_SECONDS * 1000 <= 2 * (CALLS_PER_CHECKOUT * longestCall + config.RECOVERY_INTERVAL_MS))
+    problems.push(
+      `config error: RESERVATION_TTL_SECONDS must exceed twice ${CALLS_PER_CHECKOUT} × the longest call timeout + RECOVERY_INTERVAL_MS`,
+    );
   if (problems.length) throw new ConfigError(problems);
 }
 

@@ -205,6 +205,35 @@ describe('commit, release, restock, expiry', () => {
     expect(await available(a)).toEqual([9]);
   });
 
+  it('renew holds an EXPIRED reservation again when stock allows (OUT_OF_STOCK otherwise), never a RELEASED one', async () => {
+    const a = await product(3);
+    const [expiring, released] = [order(), order()];
+    const lines = [{ productId: a, quantity: 2 }];
+    await call('reservations/reserve', { orderId: expiring, lines, ttlSeconds: 1 });
+    await waitFor(async () => (await call('reservations/get', { orderId: expiring })).status === 'EXPIRED', 'the reservation to expire', 15_000);
+    // Without renew the answer is the record as it stands; with it, the order holds its units again.
+    expect(await call('reservations/reserve', { orderId: expiring, lines })).toMatchObject({ status: 'EXPIRED' });
+    expect(await call('reservations/reserve', { orderId: expiring, lines, renew: true })).toMatchObject({ status: 'RESERVED' });
+    expect(await stockOf(a)).toEqual({ onHand: 3, reserved: 2 });
+    expect(await call('reservations/commit', { orderId: expiring })).toEqual({ orderId: expiring, status: 'COMMITTED' });
+    expect(await stockOf(a)).toEqual({ onHand: 1, reserved: 0 });
+
+    // Not enough left: OUT_OF_STOCK, and the reservation stays EXPIRED holding nothing.
+    const short = order();
+    await call('reservations/reserve', { orderId: short, lines: [{ productId: a, quantity: 1 }], ttlSeconds: 1 });
+    await waitFor(async () => (await call('reservations/get', { orderId: short })).status === 'EXPIRED', 'the reservation to expire', 15_000);
+    await call('reservations/reserve', { orderId: order(), lines: [{ productId: a, quantity: 1 }] }); // someone buys the last unit
+    expect(await outcome(call('reservations/reserve', { orderId: short, lines: [{ productId: a, quantity: 1 }], renew: true }))).toBe('OUT_OF_STOCK');
+    expect(await call('reservations/get', { orderId: short })).toMatchObject({ status: 'EXPIRED' });
+
+    const b = await product(2);
+    await call('reservations/reserve', { orderId: released, lines: [{ productId: b, quantity: 1 }] });
+    await call('reservations/release', { orderId: released });
+    expect(await call('reservations/reserve', { orderId: released, lines: [{ productId: b, quantity: 1 }], renew: true })).toMatchObject({ status: 'RELEASED' });
+    expect(await stockOf(b)).toEqual({ onHand: 2, reserved: 0 });
+    expect(await movementsMismatches(h.service)).toEqual([]);
+  });
+
   it('a commit racing the expiry of the same reservation applies exactly one of them', async () => {
     const a = await product(20);
     const ids = Array.from({ length: 10 }, order);

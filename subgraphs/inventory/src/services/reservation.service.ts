@@ -16,6 +16,8 @@ export interface ReserveInput {
   orderId: string;
   lines: { productId: string; quantity: number }[];
   ttlSeconds?: number;
+  /** Hold the lines again if this order's reservation EXPIRED (the saga still going forward). */
+  renew?: boolean;
 }
 export interface ReservationState {
   orderId: string;
@@ -69,6 +71,7 @@ export class ReservationService {
     const lines = linesOf(input);
     const ttl = input.ttlSeconds ?? this.options.defaultTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new BadUserInputError('ttlSeconds must be between 1 and 86400');
+    if (input.renew !== undefined && typeof input.renew !== 'boolean') throw new BadUserInputError('renew must be a boolean');
     return withTransaction(ctx, async (tx) => {
       // Claims the order id first: a concurrent reserve for the same order waits here, then
       // finds the reservation and returns it instead of holding stock twice.
@@ -78,34 +81,54 @@ export class ReservationService {
          ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status, expires_at`,
         [orderId, ttl],
       );
-      if (!created) return (await this.find(tx, orderId))!;
-      const ids = lines.map((l) => l.productId);
-      const locked = await rows<{ product_id: string; on_hand: number; reserved: number }>(
+      if (created) {
+        await this.hold(tx, orderId, lines);
+        return state(created);
+      }
+      if (!input.renew) return (await this.find(tx, orderId))!;
+      // Renewal: an order still going forward whose reservation expired under it holds its
+      // lines again if stock allows (OUT_OF_STOCK otherwise, and it stays EXPIRED). Only an
+      // EXPIRED one: a RELEASED reservation belongs to an order that was undone on purpose.
+      const [renewed] = await rows<{ order_id: string; status: ReservationStatus; expires_at: Date }>(
         tx.em,
-        `SELECT product_id, on_hand, reserved FROM stock_levels WHERE product_id = ANY($1::uuid[]) ORDER BY product_id FOR UPDATE`,
-        [ids],
+        `UPDATE reservations SET status = 'RESERVED', expires_at = now() + make_interval(secs => $2), updated_at = now()
+         WHERE order_id = $1 AND status = 'EXPIRED' RETURNING order_id, status, expires_at`,
+        [orderId, ttl],
       );
-      const byId = new Map(locked.map((r) => [r.product_id, r]));
-      const short = lines.filter((l) => {
-        const row = byId.get(l.productId);
-        return !row || row.on_hand - row.reserved < l.quantity;
-      });
-      if (short.length > 0) throw new OutOfStockError(short.map((l) => l.productId)); // rolls everything back
-      const params = [ids, lines.map((l) => l.quantity)];
-      await rows(
-        tx.em,
-        `UPDATE stock_levels s SET reserved = s.reserved + l.qty, updated_at = now()
-         FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty) WHERE s.product_id = l.pid`,
-        params,
-      );
-      await rows(
-        tx.em,
-        `INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT $3, pid, qty FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty)`,
-        [...params, orderId],
-      );
-      await writeMovements(tx, 'reservation', lines, orderId);
-      return state(created);
+      if (!renewed) return (await this.find(tx, orderId))!;
+      await rows(tx.em, `DELETE FROM reservation_lines WHERE order_id = $1`, [orderId]);
+      await this.hold(tx, orderId, lines);
+      return state(renewed);
     });
+  }
+
+  /** Holds `lines` for the order: all or nothing (OUT_OF_STOCK rolls the transaction back), with its lines and movements. */
+  private async hold(tx: HasEntityManager, orderId: string, lines: Line[]) {
+    const ids = lines.map((l) => l.productId);
+    const locked = await rows<{ product_id: string; on_hand: number; reserved: number }>(
+      tx.em,
+      `SELECT product_id, on_hand, reserved FROM stock_levels WHERE product_id = ANY($1::uuid[]) ORDER BY product_id FOR UPDATE`,
+      [ids],
+    );
+    const byId = new Map(locked.map((r) => [r.product_id, r]));
+    const short = lines.filter((l) => {
+      const row = byId.get(l.productId);
+      return !row || row.on_hand - row.reserved < l.quantity;
+    });
+    if (short.length > 0) throw new OutOfStockError(short.map((l) => l.productId)); // rolls everything back
+    const params = [ids, lines.map((l) => l.quantity)];
+    await rows(
+      tx.em,
+      `UPDATE stock_levels s SET reserved = s.reserved + l.qty, updated_at = now()
+       FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty) WHERE s.product_id = l.pid`,
+      params,
+    );
+    await rows(
+      tx.em,
+      `INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT $3, pid, qty FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty)`,
+      [...params, orderId],
+    );
+    await writeMovements(tx, 'reservation', lines, orderId);
   }
 
   /** Turns reserved units into a sale: on_hand and reserved both go down. Idempotent. */

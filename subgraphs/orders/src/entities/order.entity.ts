@@ -53,9 +53,20 @@ export class Order {
   @Column({ name: 'saga_state', type: 'varchar', length: 30 })
   sagaState!: SagaState;
 
-  /** A running checkout (or recovery pass) owns the order until then; recovery waits for it. */
-  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
-  leaseUntil!: Date | null;
+  /**
+   * The claim of the worker driving the saga (it also holds the order's advisory lock). Every
+   * transition requires it, so a worker that lost the order to another one can no longer move it.
+   */
+  @Column({ name: 'owner_claim', type: 'uuid', nullable: true })
+  ownerClaim!: string | null;
+
+  /**
+   * The payment token of an unfinished checkout, kept so that whoever finishes the saga (a
+   * retry, recovery after a crash) can still authorize instead of cancelling; cleared once
+   * the order is confirmed or failed. It is the card form's token, never card data.
+   */
+  @Column({ name: 'payment_token', type: 'varchar', length: 200, nullable: true })
+  paymentToken!: string | null;
 
   @Column({ name: 'total_amount', type: 'integer' })
   totalAmount!: number;

@@ -3,30 +3,38 @@ import {
   AppError,
   BadUserInputError,
   ErrorCode,
+  InternalError,
   OutOfStockError,
+  uniqueViolation,
   withTransaction,
   type ServiceContext,
-  type SignedInIdentity, uniqueViolation } from '@shop/kit';
+  type SessionClaim,
+  type SignedInIdentity,
+} from '@shop/kit';
 import { CartItem } from '../entities/cart-item.entity';
 import { Order } from '../entities/order.entity';
 import { OrderLine } from '../entities/order-line.entity';
 import type { OrderMetrics } from '../metrics';
 import type { Saga } from './saga';
+import { TERMINAL_STATES } from './saga-machine';
 import { parseCheckoutInput, type CheckoutInput } from './validation';
 
 const codeOf = (error: unknown) => (error instanceof AppError ? error.code : undefined);
 
 export interface CheckoutOptions {
   currency: string;
-  reservationTtlSeconds: number;
-  leaseMs: number;
 }
 
 /**
- * checkout: the live path of the saga. Steps: create the order (idempotency key unique per
- * user) → reserve stock → authorize payment → confirm, commit, capture, empty the cart.
- * Each step is persisted in its own short transaction before the next remote call; a crash
- * or a timeout anywhere leaves a recorded state that the recovery loop finishes or undoes.
+ * checkout: the live path of the saga (saga-machine.ts). The order id is claimed (advisory
+ * lock) before its row exists, the order is created PENDING with its lines, then the saga is
+ * driven by its table: reserve → authorize → confirm, commit, capture, empty the cart. Each
+ * step is persisted in its own short transaction, so a crash anywhere leaves a recorded state
+ * that a retry with the same key or the recovery loop takes over and rolls forward.
+ *
+ * What the caller gets: the order once it is CONFIRMED or PAYMENT_FAILED, the error a refused
+ * order was refused with, or an error when the saga could not finish now. PENDING only for a
+ * concurrent duplicate, while the first request is still driving the order.
  */
 export class CheckoutService {
   constructor(
@@ -38,31 +46,74 @@ export class CheckoutService {
   async checkout(ctx: ServiceContext, user: SignedInIdentity, rawInput: unknown): Promise<Order> {
     const input = parseCheckoutInput(rawInput);
     const timer = this.metrics.checkoutDuration.startTimer();
-    const existing = await this.findByKey(ctx, user.userId, input.idempotencyKey);
-    if (existing) {
-      timer({ outcome: 'replay' });
-      return this.replay(existing);
-    }
-    let order: Order;
+    let outcome = 'error';
     try {
-      order = await this.createOrder(ctx, user, input);
+      const existing = await this.findByKey(ctx, user.userId, input.idempotencyKey);
+      const order = existing
+        ? await this.resume(ctx, existing, input.paymentToken)
+        : await this.placeNew(ctx, user, input);
+      outcome = existing ? 'replay' : order.status === 'CONFIRMED' ? 'confirmed' : 'payment_failed';
+      return order;
     } catch (error) {
-      if (!uniqueViolation(error)) {
-        timer({ outcome: codeOf(error) ? 'rejected' : 'error' });
-        throw error;
-      }
-      // A concurrent request with the same key created it first: that one drives the saga.
-      timer({ outcome: 'replay' });
-      return this.replay((await this.findByKey(ctx, user.userId, input.idempotencyKey))!);
-    }
-    this.metrics.checkoutsStarted.inc();
-    try {
-      const result = await this.run(ctx, order, input.paymentToken);
-      timer({ outcome: result.status === 'CONFIRMED' ? 'confirmed' : 'payment_failed' });
-      return result;
-    } catch (error) {
-      timer({ outcome: codeOf(error) ? 'rejected' : 'error' });
+      outcome = codeOf(error) && codeOf(error) !== ErrorCode.INTERNAL_SERVER_ERROR ? 'rejected' : 'error';
       throw error;
+    } finally {
+      timer({ outcome });
+    }
+  }
+
+  private async placeNew(ctx: ServiceContext, user: SignedInIdentity, input: CheckoutInput): Promise<Order> {
+    const id = randomUUID();
+    const claim = await this.saga.claimNew(id);
+    if (!claim) throw new InternalError('Checkout is not available right now; please retry');
+    try {
+      let order: Order;
+      try {
+        order = await this.createOrder(ctx, user, input, id, claim.token);
+        this.metrics.checkoutsStarted.inc();
+      } catch (error) {
+        if (!uniqueViolation(error)) throw error;
+        // A concurrent request with the same key created it first: that one drives the saga.
+        await this.saga.release(claim);
+        return this.resume(ctx, (await this.findByKey(ctx, user.userId, input.idempotencyKey))!, input.paymentToken);
+      }
+      return this.settled(await this.driveForCustomer(ctx, claim, order.id, input.paymentToken));
+    } finally {
+      await this.saga.release(claim);
+    }
+  }
+
+  /**
+   * The same key again. A finished order answers as it did; an unfinished one is taken over at
+   * once when its owner is gone (crashed, or its request ended), and driven to the end with
+   * this request's payment token if the order kept none; while a live owner holds it, this is a
+   * concurrent duplicate and gets the order as it stands.
+   */
+  private async resume(ctx: ServiceContext, order: Order, paymentToken: string): Promise<Order> {
+    if (order.rejectionCode || TERMINAL_STATES.includes(order.sagaState)) return this.settled(order);
+    const claim = await this.saga.own(ctx, order.id);
+    if (!claim) return order;
+    try {
+      ctx.log.info({ orderId: order.id, state: order.sagaState }, 'checkout retried: taking the order over');
+      return this.settled(await this.driveForCustomer(ctx, claim, order.id, paymentToken));
+    } finally {
+      await this.saga.release(claim);
+    }
+  }
+
+  /**
+   * Once the order's outcome is decided (CONFIRMED, PAYMENT_FAILED, a refusal), a failure in
+   * the steps after it (commit, capture, release, void) is not the customer's problem: they
+   * get the outcome, and recovery (or a retry) finishes the rest.
+   */
+  private async driveForCustomer(ctx: ServiceContext, claim: SessionClaim, orderId: string, paymentToken: string): Promise<Order> {
+    try {
+      return await this.saga.drive(ctx, claim, orderId, paymentToken);
+    } catch (error) {
+      const order = await ctx.em.getRepository(Order).findOneBy({ id: orderId }).catch(() => null);
+      if (!order || order.status === 'PENDING') throw error;
+      ctx.log.warn({ err: error, orderId, status: order.status }, 'decided order left for recovery to finish');
+      return order;
     }
   }
 
@@ -70,16 +121,22 @@ export class CheckoutService {
     return ctx.em.getRepository(Order).findOneBy({ userId, idempotencyKey });
   }
 
-  /** The same key answers the same: the order, or the error the first attempt was refused with. */
-  private replay(order: Order): Order {
+  /**
+   * What a driven (or replayed) order answers: the error a refused order was refused with, an
+   * error when the saga could not get past PENDING now (never PENDING itself: the caller retries
+   * with the same key, or recovery finishes it), else the order.
+   */
+  private settled(order: Order): Order {
     if (order.rejectionCode === ErrorCode.OUT_OF_STOCK)
       throw new OutOfStockError(order.rejectionDetail?.productIds ?? [], order.rejectionDetail?.message);
     if (order.rejectionCode) throw new AppError(order.rejectionCode as ErrorCode, order.rejectionDetail?.message ?? 'Checkout refused');
+    if (order.status === 'PENDING')
+      throw new InternalError('Checkout could not finish; retry with the same idempotencyKey to complete it');
     return order;
   }
 
-  /** Step 1: price the cart from the catalog and create the PENDING order with its lines. */
-  private async createOrder(ctx: ServiceContext, user: SignedInIdentity, input: CheckoutInput): Promise<Order> {
+  /** Step 1: price the cart from the catalog and create the PENDING order with its lines, owned by `ownerClaim`. */
+  private async createOrder(ctx: ServiceContext, user: SignedInIdentity, input: CheckoutInput, id: string, ownerClaim: string): Promise<Order> {
     const items = await ctx.em.getRepository(CartItem).find({ where: { userId: user.userId }, order: { createdAt: 'ASC' } });
     const catalog = await this.saga.clients.products.lookup(items.map((item) => item.productId));
     const priced = items.flatMap((item) => {
@@ -87,7 +144,6 @@ export class CheckoutService {
       return product && !product.archived ? [{ item, product }] : [];
     });
     if (priced.length === 0) throw new BadUserInputError('Your cart is empty: add products before checking out');
-    const id = randomUUID();
     const total = priced.reduce((sum, { item, product }) => sum + item.quantity * product.price.amount, 0);
     return withTransaction(ctx, async (tx) => {
       const [{ seq }] = (await tx.em.query(`SELECT nextval('order_number_seq') AS seq`)) as { seq: string }[];
@@ -100,7 +156,8 @@ export class CheckoutService {
           idempotencyKey: input.idempotencyKey,
           status: 'PENDING',
           sagaState: 'order_created',
-          leaseUntil: new Date(Date.now() + this.options.leaseMs),
+          ownerClaim,
+          paymentToken: input.paymentToken,
           totalAmount: total,
           currency: this.options.currency,
           shippingAddress: input.shippingAddress,
@@ -123,91 +180,11 @@ export class CheckoutService {
           }),
         ),
       );
-      order.lines = await tx.em.getRepository(OrderLine).find({ where: { orderId: id }, order: { position: 'ASC' } });
+      await this.saga.recordCreated(tx, order);
       return order;
     }).then((order) => {
       this.saga.crashPoint(ctx, order.id, 'order_created');
       return order;
     });
-  }
-
-  /** Steps 2-4. Returns the order in its state after the saga (CONFIRMED or PAYMENT_FAILED). */
-  private async run(ctx: ServiceContext, order: Order, paymentToken: string): Promise<Order> {
-    const { clients } = this.saga;
-    const lines = (order.lines ?? []).map((line) => ({ productId: line.productId, quantity: line.quantity }));
-
-    // Step 2: reserve every line, all or nothing.
-    try {
-      await clients.inventory.reserve(order.id, lines, this.options.reservationTtlSeconds);
-    } catch (error) {
-      const code = codeOf(error);
-      if (code === ErrorCode.OUT_OF_STOCK || code === ErrorCode.BAD_USER_INPUT || code === ErrorCode.NOT_FOUND) {
-        // Inventory holds nothing after a refusal; the cart is kept.
-        await this.reject(ctx, order, error as AppError, 'failed');
-      }
-      throw error; // anything else: unknown outcome, recovery decides
-    }
-    if (!(await this.saga.advance(ctx, order.id, ['order_created'], { sagaState: 'stock_reserved' }))) {
-      // Recovery took the order over (our lease ran out) and undid it: let go of what we just took.
-      await clients.inventory.release(order.id).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'late release failed'));
-      return this.reload(ctx, order.id);
-    }
-
-    // Step 3: authorize (idempotent by order).
-    let payment;
-    try {
-      payment = await clients.payments.authorize({
-        idempotencyKey: `order:${order.id}`,
-        orderId: order.id,
-        userId: order.userId,
-        amount: order.totalAmount,
-        currency: order.currency,
-        paymentToken,
-      });
-    } catch (error) {
-      if (codeOf(error) === ErrorCode.BAD_USER_INPUT) {
-        // The token was refused before anything was charged: let the stock go, repeat the error.
-        await this.reject(ctx, order, error as AppError, 'compensating');
-        await this.saga.compensate(ctx, order.id).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'compensation deferred to recovery'));
-      }
-      throw error;
-    }
-
-    if (payment.status === 'AUTHORIZED') {
-      if (!(await this.saga.advance(ctx, order.id, ['stock_reserved'], { sagaState: 'payment_authorized' }))) {
-        // Recovery undid the order while the authorization was on its way: release the hold.
-        await clients.payments.void(order.id).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'late void failed'));
-        return this.reload(ctx, order.id);
-      }
-      // Step 4: once confirmed, the order stands; a failure to commit or capture now is
-      // finished by recovery, and the customer still gets the confirmed order.
-      try {
-        await this.saga.confirm(ctx, order, ['payment_authorized']);
-      } catch (error) {
-        ctx.log.warn({ err: error, orderId: order.id }, 'confirmed order left for recovery to finish');
-      }
-    } else {
-      try {
-        await this.saga.fail(ctx, order.id, ['stock_reserved'], 'PAYMENT_FAILED', payment.failureReason ?? 'payment_failed');
-      } catch (error) {
-        ctx.log.warn({ err: error, orderId: order.id }, 'payment failure compensation left for recovery');
-      }
-    }
-    return this.reload(ctx, order.id);
-  }
-
-  private async reject(ctx: ServiceContext, order: Order, error: AppError, sagaState: 'failed' | 'compensating') {
-    const productIds = (error.extensions?.productIds as string[] | undefined) ?? undefined;
-    await this.saga.advance(ctx, order.id, [order.sagaState, 'order_created', 'stock_reserved'], {
-      sagaState,
-      status: 'CANCELLED',
-      failureReason: error.code.toLowerCase(),
-      rejectionCode: error.code,
-      rejectionDetail: { message: error.message, ...(productIds ? { productIds } : {}) },
-    });
-  }
-
-  private reload(ctx: ServiceContext, id: string) {
-    return ctx.em.getRepository(Order).findOneByOrFail({ id });
   }
 }

@@ -10,7 +10,9 @@ import {
   type SignedInIdentity,
 } from '@shop/kit';
 import { Order } from '../entities/order.entity';
+import { In } from 'typeorm';
 import type { Saga } from './saga';
+import { TERMINAL_STATES } from './saga-machine';
 
 export interface OrderPage {
   totalCount: number;
@@ -53,26 +55,51 @@ export class OrderService {
     };
   }
 
-  /** cancelOrder (own order) and refundOrder (admin): refund the payment, return the stock. */
+  /**
+   * cancelOrder (own order) and refundOrder (admin): refund the payment, return the stock. The
+   * order is owned like a checkout while this runs; a confirmed order whose saga is still
+   * being finished is finished first. If another worker holds the order right now, the answer
+   * is the order as it stands.
+   */
   async unwind(ctx: ServiceContext, user: SignedInIdentity, id: string, kind: 'cancel' | 'refund'): Promise<Order> {
     const repo = ctx.em.getRepository(Order);
     const order = isUuid(id) ? await repo.findOneBy({ id }) : null;
     const mayTouch = order && !order.rejectionCode && (kind === 'refund' || order.userId === user.userId);
     if (!order || !mayTouch) throw new NotFoundError(`No order with id ${id}`);
     const target = kind === 'cancel' ? 'cancelling' : 'refunding';
-    if (order.status === 'CONFIRMED' && order.sagaState !== target) {
-      // A confirmed order whose capture is still being finished is finished first.
-      if (order.sagaState !== 'completed') await this.saga.finishConfirmed(ctx, order);
-      const claimed = await this.saga.advance(ctx, order.id, ['completed'], { sagaState: target }, 'CONFIRMED');
-      if (!claimed) {
-        const now = await repo.findOneByOrFail({ id: order.id });
-        if (now.sagaState !== target) throw this.notAllowed(kind, now);
+    if (order.status !== 'CONFIRMED' && order.sagaState !== target) throw this.notAllowed(kind, order);
+    const claim = await this.saga.own(ctx, order.id);
+    if (!claim) return order;
+    try {
+      if (order.sagaState !== target) {
+        let current = await this.saga.drive(ctx, claim, order.id);
+        if (current.sagaState === 'completed' && current.status === 'CONFIRMED') {
+          const event = kind === 'cancel' ? 'cancel_requested' : 'refund_requested';
+          current = (await this.saga.advance(ctx, claim, current, { event })) ?? (await repo.findOneByOrFail({ id: order.id }));
+        }
+        if (current.sagaState !== target) throw this.notAllowed(kind, current);
       }
-    } else if (order.sagaState !== target) {
-      throw this.notAllowed(kind, order);
+      return await this.saga.drive(ctx, claim, order.id);
+    } finally {
+      await this.saga.release(claim);
     }
-    await this.saga.unwind(ctx, order.id, target);
-    return repo.findOneByOrFail({ id: order.id });
+  }
+
+  /**
+   * For the payments sweeper: whether each order will still capture its authorization (true:
+   * confirmed), never will (false: undone, or no such order), or has not decided yet (null).
+   */
+  async paymentFates(ctx: ServiceContext, input: unknown): Promise<{ orders: { orderId: string; willCapture: boolean | null }[] }> {
+    const ids = (input as { orderIds?: unknown } | null)?.orderIds;
+    if (!Array.isArray(ids) || ids.length > 500 || !ids.every(isUuid)) throw new BadUserInputError('orderIds must list at most 500 order ids');
+    const found = ids.length ? await ctx.em.getRepository(Order).findBy({ id: In(ids) }) : [];
+    const byId = new Map(found.map((order) => [order.id, order]));
+    const fate = (order: Order | undefined) => {
+      if (!order) return false;
+      if (order.status === 'CONFIRMED') return true;
+      return TERMINAL_STATES.includes(order.sagaState) || order.sagaState === 'compensating' ? false : null;
+    };
+    return { orders: ids.map((orderId) => ({ orderId, willCapture: fate(byId.get(orderId)) })) };
   }
 
   private notAllowed(kind: 'cancel' | 'refund', order: Order) {

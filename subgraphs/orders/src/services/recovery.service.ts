@@ -1,28 +1,27 @@
 import { startTimerLoop, type Logger, type ServiceContext, type TimerLoop } from '@shop/kit';
 import type { DataSource } from 'typeorm';
-import { Order } from '../entities/order.entity';
 import type { OrderMetrics } from '../metrics';
 import type { Saga } from './saga';
 
 export interface RecoveryOptions {
   intervalMs: number;
-  leaseMs: number;
+  /** Unfinished orders looked at per pass (oldest first). */
   batchSize?: number;
+  /** Orders driven at once, so one slow service does not hold up the rest. */
+  concurrency?: number;
 }
 
 /**
- * Finishes or undoes checkouts left half-way (a crash of orders, inventory or payments, a
- * timeout). Runs at start and every `intervalMs`. An order is taken only once its lease has
- * run out (the live checkout renews it at every step), and taking it renews the lease in
- * the same statement with FOR UPDATE SKIP LOCKED, so two replicas never work on one order.
+ * Finishes checkouts, cancels and refunds left half-way by a crash (of orders, inventory or
+ * payments) or a timeout. Runs at start and every `intervalMs`. It looks at every unfinished
+ * order and takes over each one whose owner is gone: the owner holds the order's advisory
+ * lock for as long as its process (and its lock connection) lives, so an order is taken
+ * within one interval of its owner's death, and never while its owner is alive, in this
+ * process or another replica.
  *
- * Decisions, from the order's saga state and the other services' own records:
- *  - confirmed (order_confirmed / reservation_committed / payment_captured): commit, capture, complete;
- *  - compensating: release the stock, void the payment, close;
- *  - cancelling / refunding: refund, restock, close;
- *  - still PENDING: ask payments and inventory. Approved payment and stock held → confirm and
- *    finish; approved payment but stock gone → CANCELLED, void; declined/failed → PAYMENT_FAILED,
- *    release; no payment at all → CANCELLED (checkout_interrupted), release and void.
+ * It then does exactly what the live checkout does: run the step of the order's state from
+ * the saga's table, and roll forward. The order is undone only when it cannot complete
+ * (stock gone and not re-reservable, payment declined, no payment token to authorize with).
  */
 export class RecoveryService {
   private loop?: TimerLoop;
@@ -50,80 +49,42 @@ export class RecoveryService {
     await this.loop?.stop();
   }
 
-  /** One pass; returns the number of orders it worked on. */
+  /** One pass; returns the number of orders it took over. */
   async runOnce(): Promise<number> {
-    const claimed = (await this.dataSource.query(
-      `UPDATE orders SET lease_until = now() + ($1 || ' milliseconds')::interval
-        WHERE id IN (
-          SELECT id FROM orders
-           WHERE saga_state NOT IN ('completed', 'failed')
-             AND (lease_until IS NULL OR lease_until < now())
-           ORDER BY updated_at
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED)
-        RETURNING id`,
-      [String(this.options.leaseMs), this.options.batchSize ?? 25],
-    )) as [{ id: string }[], number] | { id: string }[];
-    const rows = Array.isArray(claimed[0]) ? (claimed[0] as { id: string }[]) : (claimed as { id: string }[]);
-    for (const { id } of rows) {
-      if (this.stopped) break;
-      const ctx: ServiceContext = {
-        requestId: `recovery:${id}`,
-        identity: { userId: null, role: null, sessionId: null },
-        caller: 'orders',
-        em: this.dataSource.manager,
-        log: this.logger.child({ orderId: id, recovery: true }),
-      };
-      try {
-        await this.recover(ctx, id);
-      } catch (error) {
-        // Left with its lease: the next pass after the lease tries again.
-        ctx.log.warn({ err: error }, 'recovery of order failed; will retry');
-      }
-    }
-    return rows.length;
+    const open = (await this.dataSource.query(
+      `SELECT id FROM orders WHERE saga_state NOT IN ('completed', 'failed') ORDER BY updated_at LIMIT $1`,
+      [this.options.batchSize ?? 500],
+    )) as { id: string }[];
+    let taken = 0;
+    const queue = open.map((row) => row.id);
+    const worker = async () => {
+      for (let id = queue.shift(); id && !this.stopped; id = queue.shift()) if (await this.recover(id)) taken += 1;
+    };
+    await Promise.all(Array.from({ length: this.options.concurrency ?? 4 }, worker));
+    return taken;
   }
 
-  async recover(ctx: ServiceContext, orderId: string): Promise<void> {
-    const order = await ctx.em.getRepository(Order).findOneByOrFail({ id: orderId });
-    const { clients } = this.saga;
-    const state = order.sagaState;
-    ctx.log.info({ state, status: order.status }, 'recovering interrupted checkout');
-    switch (state) {
-      case 'order_confirmed':
-      case 'reservation_committed':
-      case 'payment_captured':
-        await this.saga.finishConfirmed(ctx, order);
-        this.metrics.recoveries.inc({ action: 'finished_confirmed' });
-        return;
-      case 'compensating':
-        await this.saga.compensate(ctx, order.id);
-        this.metrics.recoveries.inc({ action: 'compensated' });
-        return;
-      case 'cancelling':
-      case 'refunding':
-        await this.saga.unwind(ctx, order.id, state);
-        this.metrics.recoveries.inc({ action: state });
-        return;
-      case 'completed':
-      case 'failed':
-        return;
+  /** Takes the order over if its owner is gone and drives it; false when a live owner holds it. */
+  async recover(orderId: string): Promise<boolean> {
+    const ctx: ServiceContext = {
+      requestId: `recovery:${orderId}`,
+      identity: { userId: null, role: null, sessionId: null },
+      caller: 'orders',
+      em: this.dataSource.manager,
+      log: this.logger.child({ orderId, recovery: true }),
+    };
+    const claim = await this.saga.own(ctx, orderId);
+    if (!claim) return false;
+    try {
+      const order = await this.saga.drive(ctx, claim, orderId);
+      ctx.log.info({ state: order.sagaState, status: order.status }, 'recovered interrupted order');
+      this.metrics.recoveries.inc({ action: order.status.toLowerCase() });
+    } catch (error) {
+      // Released below: the next pass tries again.
+      ctx.log.warn({ err: error }, 'recovery of order failed; will retry');
+    } finally {
+      await this.saga.release(claim);
     }
-    // Still PENDING (order_created, stock_reserved, payment_authorized): the other services decide.
-    const [payment, reservation] = await Promise.all([clients.payments.get(order.id), clients.inventory.status(order.id)]);
-    const approved = payment?.status === 'AUTHORIZED' || payment?.status === 'CAPTURED';
-    if (approved && (reservation === 'RESERVED' || reservation === 'COMMITTED')) {
-      await this.saga.confirm(ctx, order, [state]);
-      this.metrics.recoveries.inc({ action: 'confirmed' });
-    } else if (approved) {
-      await this.saga.fail(ctx, order.id, [state], 'CANCELLED', 'reservation_expired');
-      this.metrics.recoveries.inc({ action: 'cancelled' });
-    } else if (payment?.status === 'DECLINED' || payment?.status === 'FAILED') {
-      await this.saga.fail(ctx, order.id, [state], 'PAYMENT_FAILED', payment.failureReason ?? 'payment_failed');
-      this.metrics.recoveries.inc({ action: 'payment_failed' });
-    } else {
-      await this.saga.fail(ctx, order.id, [state], 'CANCELLED', 'checkout_interrupted');
-      this.metrics.recoveries.inc({ action: 'cancelled' });
-    }
+    return true;
   }
 }

@@ -1,35 +1,43 @@
-import { withTransaction, type ServiceContext } from '@shop/kit';
+import { AppError, ErrorCode, rows, withTransaction, type ServiceContext, type SessionClaim, type SessionLocks } from '@shop/kit';
 import { In } from 'typeorm';
-import type { Clients } from '../clients';
+import type { Clients, PaymentRecord } from '../clients';
 import { CartItem } from '../entities/cart-item.entity';
-import { Order, type OrderStatus, type SagaState } from '../entities/order.entity';
+import { Order } from '../entities/order.entity';
+import { OrderEvent } from '../entities/order-event.entity';
 import { OrderLine } from '../entities/order-line.entity';
-import type { SagaStep } from '../env';
+import type { SagaStep as CrashPoint } from '../env';
 import { recordTransition, type OrderMetrics } from '../metrics';
-
-export const TERMINAL: SagaState[] = ['completed', 'failed'];
+import { stepIn, TERMINAL_STATES, transitionFor, type SagaEvent, type SagaStep } from './saga-machine';
 
 export interface SagaOptions {
   clients: Clients;
   metrics: OrderMetrics;
-  leaseMs: number;
+  /** Proof of life: the advisory lock of every order this process drives. */
+  locks: SessionLocks;
+  reservationTtlSeconds: number;
   /** Test-only fault hook: exit abruptly right after this step is persisted. */
-  crashAfter?: SagaStep;
+  crashAfter?: CrashPoint;
 }
 
-export interface StepPatch {
-  sagaState: SagaState;
-  status?: OrderStatus;
-  failureReason?: string | null;
-  rejectionCode?: string | null;
-  rejectionDetail?: Order['rejectionDetail'];
+/** What a step reports: the event, and for the failures what the customer and operators are told. */
+export interface StepOutcome {
+  event: SagaEvent;
+  reason?: string;
+  rejection?: AppError;
 }
+
+/** Once the order is in one of these states the payment token is of no further use and is dropped. */
+const TOKEN_DONE = new Set(['order_confirmed', 'failed', 'completed']);
+
+const codeOf = (error: unknown) => (error instanceof AppError ? error.code : undefined);
 
 /**
- * The persistent half of the checkout saga, shared by the live checkout, cancel/refund and
- * the recovery loop. Every step is one conditional update of the order row
- * (`WHERE saga_state IN <expected>`), so two workers never apply the same step twice, and
- * every remote call it makes is idempotent, so repeating a step after a crash is safe.
+ * Runs the checkout saga by its table (saga-machine.ts), for the live checkout, a retry that
+ * takes an order over, cancel/refund and the recovery loop alike. A worker first owns the
+ * order (`own`: its advisory lock, then a fresh claim written on the row); every transition
+ * is one conditional update (`WHERE saga_state = <from> AND owner_claim = <claim>`) plus its
+ * `order_events` row in one transaction, so a worker that lost the order can no longer move
+ * it, and every remote call is idempotent, so a step cut short may simply be run again.
  */
 export class Saga {
   constructor(private readonly options: SagaOptions) {}
@@ -38,91 +46,277 @@ export class Saga {
     return this.options.clients;
   }
 
-  /** Moves the order to `patch.sagaState` if it is still in one of `from`; false when someone else moved it. */
-  async advance(
-    ctx: ServiceContext,
-    orderId: string,
-    from: SagaState[],
-    patch: StepPatch,
-    requireStatus?: OrderStatus,
-  ): Promise<boolean> {
-    const terminal = TERMINAL.includes(patch.sagaState);
-    const result = await ctx.em
-      .createQueryBuilder()
-      .update(Order)
-      .set({
-        ...patch,
-        leaseUntil: () => (terminal ? 'NULL' : `now() + interval '${this.options.leaseMs} milliseconds'`),
-        updatedAt: () => 'now()',
-      })
-      .where('id = :orderId AND saga_state IN (:...from)', { orderId, from })
-      .andWhere(requireStatus ? 'status = :requireStatus' : 'TRUE', { requireStatus })
-      .execute();
-    if (!result.affected) return false;
-    recordTransition(this.options.metrics, from, patch);
-    this.crashPoint(ctx, orderId, patch.sagaState);
-    return true;
+  /** Claims a new order id before its row exists (null only if this process is shutting down). */
+  claimNew(orderId: string): Promise<SessionClaim | null> {
+    return this.options.locks.tryClaim(orderId);
   }
 
-  /** The test-only fault hook: an abrupt exit right after `step` was persisted. */
-  crashPoint(ctx: ServiceContext, orderId: string, step: SagaState): void {
+  /**
+   * Takes an existing order over: null while a live worker (here or in another process) holds
+   * it. On success the row carries the new claim, which fences off any earlier owner.
+   */
+  async own(ctx: ServiceContext, orderId: string, previous?: SessionClaim): Promise<SessionClaim | null> {
+    const claim = await this.options.locks.tryClaim(orderId);
+    if (!claim) return null;
+    try {
+      // Re-taking after a lost lock succeeds only if nobody else took the order in between.
+      const taken = await rows(
+        ctx.em,
+        `UPDATE orders SET owner_claim = $2 WHERE id = $1 AND ($3::uuid IS NULL OR owner_claim = $3::uuid) RETURNING id`,
+        [orderId, claim.token, previous?.token ?? null],
+      );
+      if (taken.length === 1) return claim;
+      await this.release(claim);
+      return null;
+    } catch (error) {
+      await this.release(claim);
+      throw error;
+    }
+  }
+
+  release(claim: SessionClaim): Promise<void> {
+    return this.options.locks.release(claim);
+  }
+
+  /** The `created` transition: the order row (already built) and its first event. Call inside the creating transaction. */
+  async recordCreated(tx: ServiceContext, order: Order): Promise<void> {
+    await this.recordEvent(tx, order.id, 'created', null, order.sagaState, order.status, null);
+  }
+
+  /** Test-only fault hook: an abrupt exit right after `step` was persisted. */
+  crashPoint(ctx: ServiceContext, orderId: string, step: string): void {
     if (this.options.crashAfter !== step) return;
     ctx.log.warn({ orderId, step }, 'FAULT_CRASH_AFTER: exiting on purpose');
     process.exit(137);
   }
 
-  /** An approved payment with stock held: confirm, then commit, capture and empty the cart. */
-  async confirm(ctx: ServiceContext, order: Order, from: SagaState[]): Promise<void> {
-    if (!(await this.advance(ctx, order.id, from, { sagaState: 'order_confirmed', status: 'CONFIRMED' }))) return;
-    await this.finishConfirmed(ctx, { id: order.id, userId: order.userId, sagaState: 'order_confirmed' });
+  /**
+   * Applies the row of the table for (order's state, outcome.event). Returns the order as it
+   * now is, or null when the order is no longer this claim's or no longer in that state.
+   */
+  async advance(
+    ctx: ServiceContext,
+    claim: SessionClaim,
+    order: Order,
+    outcome: StepOutcome,
+    within?: (tx: ServiceContext) => Promise<void>,
+  ): Promise<Order | null> {
+    const t = transitionFor(order.sagaState, outcome.event);
+    if (!t) throw new Error(`saga: no transition for ${outcome.event} in ${order.sagaState}`);
+    const rejection = outcome.rejection;
+    const patch: Partial<Order> = { sagaState: t.to, ...(t.status ? { status: t.status } : {}) };
+    if (outcome.reason || rejection) patch.failureReason = (outcome.reason ?? rejection!.code.toLowerCase()).slice(0, 60);
+    if (rejection) {
+      const productIds = rejection.extensions?.productIds as string[] | undefined;
+      patch.rejectionCode = rejection.code;
+      patch.rejectionDetail = { message: rejection.message, ...(productIds ? { productIds } : {}) };
+    }
+    if (TOKEN_DONE.has(t.to)) patch.paymentToken = null;
+    if (TERMINAL_STATES.includes(t.to)) patch.ownerClaim = null;
+    const next = await withTransaction(ctx, async (tx) => {
+      const result = await tx.em
+        .createQueryBuilder()
+        .update(Order)
+        .set({ ...patch, updatedAt: () => 'now()' })
+        .where('id = :id AND saga_state = :from AND owner_claim = :token', { id: order.id, from: order.sagaState, token: claim.token })
+        .andWhere(t.requireStatus ? 'status = :requireStatus' : 'TRUE', { requireStatus: t.requireStatus })
+        .execute();
+      if (!result.affected) return null;
+      await within?.(tx);
+      const updated = await tx.em.getRepository(Order).findOneByOrFail({ id: order.id });
+      await this.recordEvent(tx, order.id, t.event, order.sagaState, t.to, updated.status, patch.failureReason ?? null);
+      return updated;
+    });
+    if (!next) return null;
+    recordTransition(this.options.metrics, [order.sagaState], { status: t.status, failureReason: patch.failureReason });
+    this.crashPoint(ctx, order.id, t.to);
+    return next;
   }
 
-  /** Drives a CONFIRMED order to `completed`; each step idempotent, so it may be repeated. */
-  async finishConfirmed(ctx: ServiceContext, order: Pick<Order, 'id' | 'userId' | 'sagaState'>): Promise<void> {
-    let state = order.sagaState;
-    if (state === 'order_confirmed') {
-      await this.clients.inventory.commit(order.id);
-      if (!(await this.advance(ctx, order.id, [state], { sagaState: 'reservation_committed' }))) return;
-      state = 'reservation_committed';
-    }
-    if (state === 'reservation_committed') {
-      await this.clients.payments.capture(order.id);
-      if (!(await this.advance(ctx, order.id, [state], { sagaState: 'payment_captured' }))) return;
-      state = 'payment_captured';
-    }
-    if (state === 'payment_captured') {
-      await withTransaction(ctx, async (tx) => {
-        const lines = await tx.em.getRepository(OrderLine).findBy({ orderId: order.id });
-        const productIds = lines.map((line) => line.productId);
-        if (productIds.length) {
-          const emptied = await tx.em.getRepository(CartItem).delete({ userId: order.userId, productId: In(productIds) });
-          if (emptied.affected) this.options.metrics.cartsConverted.inc();
+  /**
+   * Drives the order by the table until it reaches a state without a step (terminal, or
+   * `completed` awaiting nothing) or this worker loses it. A claim whose lock went with its
+   * connection is re-taken before the next step, or the worker stops. Step errors (a timeout,
+   * a service down) propagate with the order left where it stands, for a retry or recovery.
+   */
+  async drive(ctx: ServiceContext, claim: SessionClaim, orderId: string, paymentToken?: string): Promise<Order> {
+    const repo = ctx.em.getRepository(Order);
+    let order = await repo.findOneByOrFail({ id: orderId });
+    const lines = await ctx.em.getRepository(OrderLine).find({ where: { orderId }, order: { position: 'ASC' } });
+    let current = claim;
+    let reservedHere = false;
+    try {
+      for (;;) {
+        if (!current.valid) {
+          // The lock connection was lost: take the order again, unless someone else did meanwhile.
+          const again = await this.own(ctx, orderId, current);
+          if (!again) return await repo.findOneByOrFail({ id: orderId });
+          if (current !== claim) await this.release(current);
+          current = again;
+          order = await repo.findOneByOrFail({ id: orderId });
         }
-        await this.advance(tx, order.id, ['payment_captured'], { sagaState: 'completed' });
-      });
+        const step = stepIn(order.sagaState);
+        if (!step) return order;
+        const outcome = await this.run(ctx, step, order, lines, { paymentToken, reservedHere });
+        if (step === 'reserve' && outcome.event === 'reserved') reservedHere = true;
+        const next = await this.advance(ctx, current, order, outcome, step === 'empty_cart' ? (tx) => this.emptyCart(tx, order, lines) : undefined);
+        if (!next) {
+          // Someone else moved the order. If it was undone, repeat the (idempotent) undo in case
+          // what this worker just took (a hold, an authorization) landed after theirs.
+          const now = await repo.findOneByOrFail({ id: orderId });
+          if (now.sagaState === 'failed') await this.letGo(ctx, now).catch((e) => ctx.log.warn({ err: e, orderId }, 'late compensation failed'));
+          return now;
+        }
+        order = next;
+      }
+    } finally {
+      if (current !== claim) await this.release(current);
     }
   }
 
-  /** Ends an order that will not be fulfilled: status set now, stock and payment let go after. */
-  async fail(ctx: ServiceContext, orderId: string, from: SagaState[], status: OrderStatus, reason: string): Promise<boolean> {
-    if (!(await this.advance(ctx, orderId, from, { sagaState: 'compensating', status, failureReason: reason }))) return false;
-    await this.compensate(ctx, orderId);
-    return true;
+  private async run(
+    ctx: ServiceContext,
+    step: SagaStep,
+    order: Order,
+    lines: OrderLine[],
+    here: { paymentToken?: string; reservedHere: boolean },
+  ): Promise<StepOutcome> {
+    const { inventory, payments } = this.clients;
+    switch (step) {
+      case 'reserve':
+        try {
+          await this.hold(order, lines);
+          return { event: 'reserved' };
+        } catch (error) {
+          const code = codeOf(error);
+          if (code === ErrorCode.OUT_OF_STOCK) return { event: 'out_of_stock', rejection: error as AppError };
+          if (code === ErrorCode.BAD_USER_INPUT || code === ErrorCode.NOT_FOUND) return { event: 'reservation_refused', rejection: error as AppError };
+          throw error;
+        }
+      case 'authorize': {
+        const token = order.paymentToken ?? here.paymentToken;
+        // Nothing to authorize with (an order from before tokens were kept): it cannot complete.
+        if (!token) return { event: 'payment_unavailable', reason: 'checkout_interrupted' };
+        let payment: PaymentRecord;
+        try {
+          payment = await this.authorize(order, token);
+        } catch (error) {
+          if (codeOf(error) === ErrorCode.BAD_USER_INPUT) return { event: 'token_refused', rejection: error as AppError };
+          throw error;
+        }
+        return this.authorization(payment);
+      }
+      case 'confirm':
+        // A worker that did not reserve in this run makes sure the stock is still held (renewing an expiry).
+        if (!here.reservedHere && !(await this.holdAgain(order, lines))) return { event: 'stock_lost', reason: 'reservation_expired' };
+        return { event: 'confirmed' };
+      case 'commit':
+        try {
+          await inventory.commit(order.id);
+        } catch (error) {
+          const expired = codeOf(error) === ErrorCode.BAD_USER_INPUT && (error as AppError).extensions?.status === 'EXPIRED';
+          if (!expired) throw error;
+          // The reservation expired under a confirmed order: hold the stock again and sell it, or undo the order.
+          if (!(await this.holdAgain(order, lines))) return { event: 'stock_lost', reason: 'reservation_expired' };
+          await inventory.commit(order.id);
+        }
+        return { event: 'committed' };
+      case 'capture':
+        await payments.capture(order.id);
+        return { event: 'captured' };
+      case 'empty_cart':
+        return { event: 'cart_emptied' };
+      case 'compensate':
+        await this.letGo(ctx, order);
+        return { event: 'compensated' };
+      case 'unwind':
+        await payments.refund(order.id);
+        await inventory.restock(order.id, order.sagaState === 'cancelling' ? 'order_cancelled' : 'order_refunded');
+        if (order.sagaState === 'cancelling' || order.sagaState === 'refunding')
+          this.options.metrics.refunds.inc({ kind: order.sagaState === 'cancelling' ? 'cancel' : 'refund' });
+        return { event: 'unwound' };
+    }
   }
 
-  /** Voids any authorization and releases any reservation (both idempotent), then closes the saga. */
-  async compensate(ctx: ServiceContext, orderId: string): Promise<void> {
-    await this.clients.inventory.release(orderId);
-    await this.clients.payments.void(orderId);
-    await this.advance(ctx, orderId, ['compensating'], { sagaState: 'failed' });
+  private authorization(payment: PaymentRecord): StepOutcome {
+    switch (payment.status) {
+      case 'AUTHORIZED':
+      case 'CAPTURED':
+        return { event: 'authorized' };
+      case 'DECLINED':
+      case 'FAILED':
+        return { event: 'declined', reason: payment.failureReason ?? 'payment_failed' };
+      case 'VOIDED':
+      case 'REFUNDED':
+        // Payments already let this order's payment go (the order was undone elsewhere).
+        return { event: 'payment_unavailable', reason: 'payment_voided' };
+      case 'PROCESSING':
+        throw new Error('the payment provider has not answered yet');
+    }
   }
 
-  /** Cancel (customer) or refund (admin) of a confirmed order: refund, restock, final status. */
-  async unwind(ctx: ServiceContext, orderId: string, state: 'cancelling' | 'refunding'): Promise<void> {
-    await this.clients.payments.refund(orderId);
-    await this.clients.inventory.restock(orderId, state === 'cancelling' ? 'order_cancelled' : 'order_refunded');
-    const status = state === 'cancelling' ? 'CANCELLED' : 'REFUNDED';
-    if (await this.advance(ctx, orderId, [state], { sagaState: 'completed', status }))
-      this.options.metrics.refunds.inc({ kind: state === 'cancelling' ? 'cancel' : 'refund' });
+  private authorize(order: Order, paymentToken: string) {
+    return this.clients.payments.authorize({
+      idempotencyKey: `order:${order.id}`,
+      orderId: order.id,
+      userId: order.userId,
+      amount: order.totalAmount,
+      currency: order.currency,
+      paymentToken,
+    });
+  }
+
+  /** Reserve (idempotent per order), renewing an expired reservation; throws OUT_OF_STOCK when it cannot. */
+  private async hold(order: Order, lines: OrderLine[]) {
+    const held = await this.clients.inventory.reserve(
+      order.id,
+      lines.map((line) => ({ productId: line.productId, quantity: line.quantity })),
+      this.options.reservationTtlSeconds,
+      true,
+    );
+    if (held.status !== 'RESERVED' && held.status !== 'COMMITTED') throw new Error(`the reservation is ${held.status}`);
+  }
+
+  /** true when the order's stock is held (again); false when it is gone and cannot be re-reserved. */
+  private async holdAgain(order: Order, lines: OrderLine[]): Promise<boolean> {
+    try {
+      await this.hold(order, lines);
+      return true;
+    } catch (error) {
+      if (codeOf(error) === ErrorCode.OUT_OF_STOCK) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Releases the stock and voids the payment (both idempotent). An authorization still
+   * PROCESSING is settled first with the order's token, so the void reaches the provider's hold.
+   */
+  private async letGo(ctx: ServiceContext, order: Order) {
+    const { inventory, payments } = this.clients;
+    await inventory.release(order.id);
+    if (order.paymentToken && (await payments.get(order.id))?.status === 'PROCESSING')
+      await this.authorize(order, order.paymentToken).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'settling before the void failed'));
+    await payments.void(order.id);
+  }
+
+  private async emptyCart(tx: ServiceContext, order: Order, lines: OrderLine[]) {
+    const productIds = lines.map((line) => line.productId);
+    if (!productIds.length) return;
+    const emptied = await tx.em.getRepository(CartItem).delete({ userId: order.userId, productId: In(productIds) });
+    if (emptied.affected) this.options.metrics.cartsConverted.inc();
+  }
+
+  private async recordEvent(
+    tx: ServiceContext,
+    orderId: string,
+    event: SagaEvent,
+    fromState: string | null,
+    toState: string,
+    status: string,
+    reason: string | null,
+  ) {
+    const repo = tx.em.getRepository(OrderEvent);
+    await repo.insert(repo.create({ orderId, event, fromState, toState, status, reason }));
   }
 }

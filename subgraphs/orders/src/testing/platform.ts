@@ -4,6 +4,7 @@ import { ServiceClient, TokenSigner, type Identity, type RunningService } from '
 import {
   createTestDatabase,
   createTestKeys,
+  freePort,
   subgraphCaller,
   TEST_REDIS_URL,
   uniqueRedisPrefix,
@@ -13,7 +14,7 @@ import {
 import { startProducts } from '../../../products/src/index';
 import { seedProduct } from '../../../products/src/seed';
 import { startInventory } from '../../../inventory/src/index';
-import { startPayments } from '../../../payments/src/index';
+import { startPayments, type PaymentsService } from '../../../payments/src/index';
 import { startOrders, type OrdersService } from '../index';
 
 export const customer = (): Identity => ({ userId: randomUUID(), role: 'CUSTOMER', sessionId: randomUUID() });
@@ -29,7 +30,7 @@ export interface Platform {
   keys: TestKeys;
   products: RunningService;
   inventory: RunningService;
-  payments: RunningService;
+  payments: PaymentsService;
   orders: OrdersService;
   /** The orders subgraph, called as the gateway would for `identity`. */
   gql: ReturnType<typeof subgraphCaller>;
@@ -85,8 +86,10 @@ export function internalClient(keys: TestKeys, target: string, baseUrl: string):
 export const SET_STOCK = `mutation ($productId: ID!, $onHand: Int!) { setStock(productId: $productId, onHand: $onHand) { id } }`;
 
 /** products (seeded with `seedProducts`), inventory, payments and orders in this process, each on its own database. */
-export async function startPlatform(options: { seedProducts?: number; ordersEnv?: Record<string, string> } = {}): Promise<Platform> {
-  const keys = createTestKeys(['gateway', 'orders']);
+export async function startPlatform(
+  options: { seedProducts?: number; ordersEnv?: Record<string, string>; paymentsEnv?: Record<string, string> } = {},
+): Promise<Platform> {
+  const keys = createTestKeys(['gateway', 'orders', 'payments']);
   const dbs = await createDatabases();
   const products = await startProducts(
     serviceEnv(keys, 'products', dbs.products.url, {
@@ -96,14 +99,18 @@ export async function startPlatform(options: { seedProducts?: number; ordersEnv?
     { seedProducts: options.seedProducts ?? 8 },
   );
   const inventory = await startInventory(serviceEnv(keys, 'inventory', dbs.inventory.url));
-  const payments = await startPayments(serviceEnv(keys, 'payments', dbs.payments.url));
+  // Orders and payments call each other (payments' sweeper asks orders): payments' port is chosen first.
+  const paymentsPort = await freePort();
   const orders = await startOrders(
     serviceEnv(keys, 'orders', dbs.orders.url, {
       PRODUCTS_URL: products.url,
       INVENTORY_URL: inventory.url,
-      PAYMENTS_URL: payments.url,
+      PAYMENTS_URL: `http://127.0.0.1:${paymentsPort}`,
       ...options.ordersEnv,
     }),
+  );
+  const payments = await startPayments(
+    serviceEnv(keys, 'payments', dbs.payments.url, { PORT: String(paymentsPort), ORDERS_URL: orders.url, ...options.paymentsEnv }),
   );
   const ordersDb = new Client({ connectionString: dbs.orders.url });
   await ordersDb.connect();

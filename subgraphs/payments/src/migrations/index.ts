@@ -1,3 +1,4 @@
 import { CreatePayments1764100000000 } from './1764100000000-CreatePayments';
+import { PaymentEventsAndUndoneOrders1765000000000 } from './1765000000000-PaymentEventsAndUndoneOrders';
 
-export const migrations = [CreatePayments1764100000000];
+export const migrations = [CreatePayments1764100000000, PaymentEventsAndUndoneOrders1765000000000];

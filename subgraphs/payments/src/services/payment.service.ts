@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { BadUserInputError, ConflictError, NotFoundError, withTransaction, type ServiceContext, uniqueViolation } from '@shop/kit';
+import {
+  BadUserInputError,
+  ConflictError,
+  InternalError,
+  NotFoundError,
+  rows,
+  uniqueViolation,
+  withTransaction,
+  type ServiceContext,
+} from '@shop/kit';
 import { Payment, type PaymentState } from '../entities/payment.entity';
 import { PaymentEvent } from '../entities/payment-event.entity';
-import { ProviderError, type PaymentProvider } from '../provider/payment-provider';
+import { ProviderError, type AuthorizeResult, type PaymentProvider } from '../provider/payment-provider';
 import type { PaymentMetrics } from '../metrics';
+import { paymentTransition, statesFor, type PaymentEventName } from './payment-machine';
 
 /** A payment as the internal API answers it. */
 export interface PaymentView {
@@ -52,17 +62,22 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 
+/** The provider did not answer in time: the outcome is unknown, the payment stays PROCESSING. */
+class ProviderTimeout extends Error {}
+
 /**
- * The payment state machine. Every method is idempotent: a repeated call answers what the
- * first one did. The provider is called outside any transaction; state changes are
- * conditional updates (`WHERE status = <expected>`) with an event row in the same transaction,
- * so concurrent duplicates apply a change exactly once.
+ * Payments by their table (payment-machine.ts). Every method is idempotent: a repeated call
+ * answers what the first one did. The provider is called outside any transaction; state
+ * changes are conditional (the row locked, its status one the table allows) with an event
+ * row in the same transaction, so concurrent duplicates apply a change exactly once.
  */
 export class PaymentService {
   constructor(
     private readonly provider: PaymentProvider,
     private readonly currency: string,
     private readonly metrics: PaymentMetrics,
+    /** How long the provider may take to answer an authorization before its outcome counts as unknown. */
+    private readonly providerTimeoutMs = 4_000,
   ) {}
 
   async authorize(ctx: ServiceContext, raw: unknown): Promise<PaymentView> {
@@ -78,18 +93,23 @@ export class PaymentService {
     if (!payment) {
       try {
         payment = await withTransaction(ctx, async (tx) => {
+          // An order that was undone before its authorization arrived (a late, stale request)
+          // is never authorized: the payment is recorded VOIDED without asking the provider.
+          const undone = await this.lockOrder(tx, input.orderId);
+          const event: PaymentEventName = undone ? 'voided' : 'authorize_requested';
           const created = await tx.em.getRepository(Payment).save(
             tx.em.getRepository(Payment).create({
               orderId: input.orderId,
               userId: input.userId,
               idempotencyKey: input.idempotencyKey,
               requestHash,
-              status: 'PROCESSING',
+              status: paymentTransition(null, event)!.to,
               amount: input.amount,
               currency: input.currency,
+              failureReason: undone ? 'order_undone' : null,
             }),
           );
-          await this.recordEvent(tx, created.id, null, 'PROCESSING', null);
+          await this.recordEvent(tx, created.id, event, null, created.status, created.failureReason);
           return created;
         });
       } catch (error) {
@@ -116,30 +136,61 @@ export class PaymentService {
     return null;
   }
 
-  /** Asks the provider (idempotent by key) and records its answer, once. */
+  /**
+   * Asks the provider (idempotent by key) and records its answer, once. No answer in time
+   * leaves the payment PROCESSING (its outcome is unknown) and fails the call: a retry asks
+   * again and gets the provider's recorded answer. An approval that lost the race (the order
+   * was undone and the payment voided meanwhile) is voided at the provider, or the card
+   * would keep a hold nobody will capture.
+   */
   private async settle(ctx: ServiceContext, payment: Payment, paymentToken: string): Promise<Payment> {
-    let next: Partial<Payment> & { status: PaymentState };
+    let event: PaymentEventName;
+    let next: Partial<Payment>;
+    let result: AuthorizeResult | undefined;
     try {
-      const result = await this.provider.authorize({
-        idempotencyKey: payment.idempotencyKey,
-        amount: payment.amount,
-        currency: payment.currency,
-        paymentToken,
-      });
+      result = await this.askProvider(payment, paymentToken);
+      event = result.outcome === 'APPROVED' ? 'approved' : 'declined';
       next =
         result.outcome === 'APPROVED'
-          ? { status: 'AUTHORIZED', providerRef: result.reference, cardBrand: result.cardBrand, cardLast4: result.cardLast4 }
-          : { status: 'DECLINED', failureReason: result.reason, cardBrand: result.cardBrand, cardLast4: result.cardLast4 };
+          ? { providerRef: result.reference, cardBrand: result.cardBrand, cardLast4: result.cardLast4 }
+          : { failureReason: result.reason, cardBrand: result.cardBrand, cardLast4: result.cardLast4 };
     } catch (error) {
+      if (error instanceof ProviderTimeout) {
+        ctx.log.warn({ orderId: payment.orderId }, 'payment provider did not answer in time; payment left PROCESSING');
+        throw new InternalError('The payment provider did not answer in time; retry to learn the outcome');
+      }
       if (!(error instanceof ProviderError)) throw error;
       ctx.log.warn({ orderId: payment.orderId, reason: error.reason }, 'payment provider failed');
-      next = { status: 'FAILED', failureReason: error.reason };
+      event = 'provider_failed';
+      next = { failureReason: error.reason };
     }
-    const applied = await this.transition(ctx, payment, ['PROCESSING'], next);
-    if (applied) this.metrics.authorizations.inc({ outcome: next.status.toLowerCase() });
-    if (applied && next.status !== 'AUTHORIZED')
-      this.metrics.declines.inc({ outcome: next.status.toLowerCase(), reason: next.failureReason ?? 'unknown' });
-    return applied ?? (await this.reload(ctx, payment.id));
+    const applied = await this.transition(ctx, payment, event, next);
+    if (applied) {
+      this.metrics.authorizations.inc({ outcome: applied.status.toLowerCase() });
+      if (applied.status !== 'AUTHORIZED')
+        this.metrics.declines.inc({ outcome: applied.status.toLowerCase(), reason: applied.failureReason ?? 'unknown' });
+      return applied;
+    }
+    const now = await this.reload(ctx, payment.id);
+    if (result?.outcome === 'APPROVED' && now.providerRef !== result.reference) {
+      ctx.log.warn({ orderId: payment.orderId, status: now.status }, 'late approval of a payment already let go: voiding it at the provider');
+      await this.provider.void(result.reference);
+    }
+    return now;
+  }
+
+  private askProvider(payment: Payment, paymentToken: string): Promise<AuthorizeResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProviderTimeout()), this.providerTimeoutMs);
+    });
+    const answer = this.provider.authorize({
+      idempotencyKey: payment.idempotencyKey,
+      amount: payment.amount,
+      currency: payment.currency,
+      paymentToken,
+    });
+    return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
   }
 
   async capture(ctx: ServiceContext, raw: unknown): Promise<PaymentView> {
@@ -149,7 +200,7 @@ export class PaymentService {
     if (payment.status !== 'AUTHORIZED')
       throw new BadUserInputError(`A ${payment.status} payment cannot be captured`);
     await this.provider.capture(payment.providerRef!);
-    const applied = await this.transition(ctx, payment, ['AUTHORIZED'], { status: 'CAPTURED' });
+    const applied = await this.transition(ctx, payment, 'captured');
     if (applied) {
       this.metrics.captures.inc();
       return toView(applied);
@@ -157,16 +208,25 @@ export class PaymentService {
     return this.capture(ctx, raw); // someone else moved it first: answer from the new state
   }
 
-  /** Releases an authorization. Nothing to void (declined, failed, none) is not an error. */
+  /**
+   * Releases an authorization. Nothing to void (declined, failed) is not an error. With no
+   * payment yet, the order is remembered as undone, so an authorization that arrives later
+   * (a stale request still on its way) is never made.
+   */
   async void(ctx: ServiceContext, raw: unknown): Promise<PaymentView | null> {
     const { orderId } = parse(orderInput, raw);
-    const payment = await ctx.em.getRepository(Payment).findOneBy({ orderId });
+    const payment = await withTransaction(ctx, async (tx) => {
+      await this.lockOrder(tx, orderId);
+      const found = await tx.em.getRepository(Payment).findOneBy({ orderId });
+      if (!found) await rows(tx.em, `INSERT INTO undone_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, [orderId]);
+      return found;
+    });
     if (!payment) return null;
     if (payment.status === 'VOIDED' || payment.status === 'DECLINED' || payment.status === 'FAILED') return toView(payment);
     if (payment.status === 'CAPTURED' || payment.status === 'REFUNDED')
       throw new BadUserInputError(`A ${payment.status} payment cannot be voided (refund it instead)`);
     if (payment.providerRef) await this.provider.void(payment.providerRef);
-    const applied = await this.transition(ctx, payment, ['AUTHORIZED', 'PROCESSING'], { status: 'VOIDED' });
+    const applied = await this.transition(ctx, payment, 'voided');
     if (applied) {
       this.metrics.voids.inc();
       return toView(applied);
@@ -180,7 +240,7 @@ export class PaymentService {
     if (payment.status === 'REFUNDED') return toView(payment);
     if (payment.status !== 'CAPTURED') throw new BadUserInputError(`A ${payment.status} payment cannot be refunded`);
     await this.provider.refund(payment.providerRef!);
-    const applied = await this.transition(ctx, payment, ['CAPTURED'], { status: 'REFUNDED' });
+    const applied = await this.transition(ctx, payment, 'refunded');
     if (applied) {
       this.metrics.refunds.inc();
       this.metrics.refundedAmount.inc({ currency: applied.currency }, applied.amount);
@@ -206,29 +266,34 @@ export class PaymentService {
   }
 
   /**
-   * Moves a payment from one of `from` to `next.status` with its event row, in one short
-   * transaction; null when another caller changed the state first.
+   * Serializes authorize and void of one order (a transaction-scoped advisory lock), and says
+   * whether the order was already undone (voided before it had a payment).
    */
-  private async transition(
-    ctx: ServiceContext,
-    payment: Payment,
-    from: PaymentState[],
-    next: Partial<Payment> & { status: PaymentState },
-  ): Promise<Payment | null> {
+  private async lockOrder(tx: ServiceContext, orderId: string): Promise<boolean> {
+    await rows(tx.em, `SELECT pg_advisory_xact_lock(hashtext('payments:order'), hashtext($1))`, [orderId]);
+    return (await rows(tx.em, `SELECT 1 FROM undone_orders WHERE order_id = $1`, [orderId])).length > 0;
+  }
+
+  /**
+   * Applies the table's row for `event` to the payment, with its event row, in one short
+   * transaction; null when the payment is no longer in a state the event applies to.
+   */
+  private async transition(ctx: ServiceContext, payment: Payment, event: PaymentEventName, patch: Partial<Payment> = {}): Promise<Payment | null> {
     return withTransaction(ctx, async (tx) => {
       const repo = tx.em.getRepository(Payment);
       const current = await repo.findOne({ where: { id: payment.id }, lock: { mode: 'pessimistic_write' } });
-      if (!current || !from.includes(current.status)) return null;
+      if (!current || !statesFor(event).includes(current.status)) return null;
+      const t = paymentTransition(current.status, event)!;
       const previous = current.status;
-      Object.assign(current, next);
+      Object.assign(current, patch, { status: t.to });
       const saved = await repo.save(current);
-      await this.recordEvent(tx, payment.id, previous, next.status, next.failureReason ?? null);
+      await this.recordEvent(tx, payment.id, event, previous, t.to, patch.failureReason ?? null);
       return saved;
     });
   }
 
-  private async recordEvent(ctx: ServiceContext, paymentId: string, from: string | null, to: string, reason: string | null) {
+  private async recordEvent(ctx: ServiceContext, paymentId: string, event: PaymentEventName, from: string | null, to: string, reason: string | null) {
     const repo = ctx.em.getRepository(PaymentEvent);
-    await repo.save(repo.create({ paymentId, fromStatus: from, toStatus: to, reason }));
+    await repo.save(repo.create({ paymentId, event, fromStatus: from, toStatus: to, reason }));
   }
 }
