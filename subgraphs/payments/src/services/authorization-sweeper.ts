@@ -1,4 +1,4 @@
-import type { Logger, ServiceClient, ServiceContext } from '@shop/kit';
+import { startTimerLoop, type Logger, type ServiceClient, type ServiceContext, type TimerLoop } from '@shop/kit';
 import type { DataSource } from 'typeorm';
 import type { PaymentService } from './payment.service';
 
@@ -20,9 +20,7 @@ type Fates = { orders: { orderId: string; willCapture: boolean | null }[] };
  * Orders undone before their payment existed are known here already (undone_orders).
  */
 export class AuthorizationSweeper {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private loop?: TimerLoop;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -33,26 +31,11 @@ export class AuthorizationSweeper {
   ) {}
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((error) => this.logger.error({ err: error }, 'authorization sweep failed'))
-        .finally(() => {
-          if (!this.stopped) {
-            this.timer = setTimeout(tick, this.options.intervalMs);
-            this.timer.unref();
-          }
-        });
-    };
-    this.timer = setTimeout(tick, this.options.intervalMs);
-    this.timer.unref();
+    this.loop = startTimerLoop(() => this.sweep(), { name: 'authorization sweep', intervalMs: this.options.intervalMs, logger: this.logger });
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop?.stop();
   }
 
   /** One pass; returns how many authorizations it voided. */
