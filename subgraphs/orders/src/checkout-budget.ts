@@ -13,8 +13,9 @@ export interface CheckoutTimeouts {
 /**
  * The remote calls of the longest path through one live checkout, in order, and the setting
  * that bounds each. The approved path (commit, capture) and the declined or refused path
- * (release, void) make the same number of calls of each kind; the late release/void after a
- * lost lease is shorter.
+ * (release, void) make the same number of calls of each kind. A checkout that loses its order
+ * to another worker stops without further calls; a retry that takes an order over starts
+ * after the lookup, so its path (reserve, authorize, commit, capture) is shorter.
  */
 export const CHECKOUT_CALLS: readonly { call: string; timeout: keyof CheckoutTimeouts }[] = [
   { call: 'products/lookup (price the cart)', timeout: 'SERVICE_TIMEOUT_MS' },
@@ -25,10 +26,12 @@ export const CHECKOUT_CALLS: readonly { call: string; timeout: keyof CheckoutTim
 ];
 
 /**
- * Orders' own database statements on that path: idempotency lookup, cart read, order insert,
- * one conditional update per saga step (5), the cart clean-up and the final read.
+ * Orders' own database round trips on that path: idempotency lookup, cart read, the order's
+ * advisory lock, the order insert (one transaction), reading the order and its lines, one
+ * transition per saga step (6 short transactions: update, event row; the last also empties
+ * the cart) and the unlock.
  */
-export const CHECKOUT_DATABASE_STEPS = 10;
+export const CHECKOUT_DATABASE_STEPS = 13;
 /**
  * What each of them is allowed. Orders sets no statement timeout of its own, so this is an
  * allowance for a healthy local Postgres, not a bound the code enforces.

@@ -200,7 +200,7 @@ describe('payments crashes after applying a call, before answering', () => {
     await restart('payments', { FAULT_CRASH_AFTER_APPLY: 'payments/authorize' });
     const who = await buyer(1);
     const answer = await checkout(who);
-    expect('errors' in answer && answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect('errors' in answer && answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(await exited(running.payments!)).toBe(137);
     await start('payments');
     await expectRecovered();
@@ -234,7 +234,7 @@ describe('payments crashes after applying a call, before answering', () => {
     await expectRecovered();
     await restart('payments', { FAULT_CRASH_AFTER_APPLY: 'payments/refund' });
     const cancel = await ordersGql(`mutation ($id: ID!) { cancelOrder(id: $id) { status } }`, { id: orderId }, who);
-    expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(await exited(running.payments!)).toBe(137);
     await start('payments');
     await expectRecovered();
@@ -254,7 +254,7 @@ describe('inventory crashes after applying a call, before answering', () => {
     const who = await buyer(2);
     crashInventoryAfter('reservations/reserve');
     const answer = await checkout(who);
-    expect('errors' in answer && answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect('errors' in answer && answer.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     await start('inventory');
     await expectRecovered();
     expect(await statusOf((await newestOrderOf(who))!)).toEqual({ status: 'CONFIRMED', failure_reason: null });
@@ -285,7 +285,7 @@ describe('inventory crashes after applying a call, before answering', () => {
     await expectRecovered();
     crashInventoryAfter('stock/restock');
     const cancel = await ordersGql(`mutation ($id: ID!) { cancelOrder(id: $id) { status } }`, { id: orderId }, who);
-    expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect('errors' in cancel && cancel.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     await start('inventory');
     await expectRecovered();
     expect((await statusOf(orderId)).status).toBe('CANCELLED');

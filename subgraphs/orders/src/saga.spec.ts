@@ -214,7 +214,7 @@ describe('a reservation that expires under the saga (finding 6)', () => {
 describe('payments that answer late, holds left behind (finding 5)', () => {
   it('recovery re-drives a PROCESSING authorization at the provider instead of voiding it blind: the late approval confirms the order', async () => {
     const who = await buyer(6, 1);
-    expect(errorCode(await checkout(who, randomUUID(), 'tok_visa_delayed'))).toBe('INTERNAL_SERVER_ERROR');
+    expect(errorCode(await checkout(who, randomUUID(), 'tok_visa_delayed'))).toBe('SERVICE_UNAVAILABLE');
     const stuck = await orderOf(who);
     expect([stuck.saga_state, await payment(stuck.id)]).toEqual(['stock_reserved', 'PROCESSING']);
     await waitFor(async () => {

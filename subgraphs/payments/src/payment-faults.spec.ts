@@ -101,7 +101,7 @@ describe('a provider that answers after a delay', () => {
 describe('a provider that answers after the caller timed out', () => {
   it('approves late: the payment stays PROCESSING (not FAILED), and asking again gets the approval', async () => {
     const request = body('tok_visa_delayed');
-    expect(await codeOf(hasty.call('authorize', request))).toBe('INTERNAL_SERVER_ERROR');
+    expect(await codeOf(hasty.call('authorize', request))).toBe('SERVICE_UNAVAILABLE');
     expect(await hasty.call<Payment>('get', { orderId: request.orderId })).toMatchObject({ status: 'PROCESSING' });
     // Re-driving the idempotent authorize (what orders' recovery does) learns the provider's answer.
     await waitFor(async () => (await hasty.call<Payment>('authorize', request).catch(() => null))?.status === 'AUTHORIZED', 'the late approval to be learnt');
@@ -113,7 +113,7 @@ describe('a provider that answers after the caller timed out', () => {
 
   it('declines late: a retry learns DECLINED', async () => {
     const request = body('tok_chargeDeclined_delayed');
-    expect(await codeOf(hasty.call('authorize', request))).toBe('INTERNAL_SERVER_ERROR');
+    expect(await codeOf(hasty.call('authorize', request))).toBe('SERVICE_UNAVAILABLE');
     await waitFor(async () => (await hasty.call<Payment>('authorize', request).catch(() => null))?.status === 'DECLINED', 'the late decline to be learnt');
   });
 });

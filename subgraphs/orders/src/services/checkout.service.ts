@@ -3,7 +3,6 @@ import {
   AppError,
   BadUserInputError,
   ErrorCode,
-  InternalError,
   OutOfStockError,
   uniqueViolation,
   withTransaction,
@@ -20,6 +19,8 @@ import { TERMINAL_STATES } from './saga-machine';
 import { parseCheckoutInput, type CheckoutInput } from './validation';
 
 const codeOf = (error: unknown) => (error instanceof AppError ? error.code : undefined);
+/** The order stands where it is and a retry with the same key (or recovery) finishes it. */
+const retryLater = (message: string) => new AppError(ErrorCode.SERVICE_UNAVAILABLE, message, { retryable: true });
 
 export interface CheckoutOptions {
   currency: string;
@@ -55,7 +56,8 @@ export class CheckoutService {
       outcome = existing ? 'replay' : order.status === 'CONFIRMED' ? 'confirmed' : 'payment_failed';
       return order;
     } catch (error) {
-      outcome = codeOf(error) && codeOf(error) !== ErrorCode.INTERNAL_SERVER_ERROR ? 'rejected' : 'error';
+      const code = codeOf(error);
+      outcome = code && code !== ErrorCode.INTERNAL_SERVER_ERROR && code !== ErrorCode.SERVICE_UNAVAILABLE ? 'rejected' : 'error';
       throw error;
     } finally {
       timer({ outcome });
@@ -65,7 +67,7 @@ export class CheckoutService {
   private async placeNew(ctx: ServiceContext, user: SignedInIdentity, input: CheckoutInput): Promise<Order> {
     const id = randomUUID();
     const claim = await this.saga.claimNew(id);
-    if (!claim) throw new InternalError('Checkout is not available right now; please retry');
+    if (!claim) throw retryLater('Checkout is not available right now; retry in a moment');
     try {
       let order: Order;
       try {
@@ -131,7 +133,7 @@ export class CheckoutService {
       throw new OutOfStockError(order.rejectionDetail?.productIds ?? [], order.rejectionDetail?.message);
     if (order.rejectionCode) throw new AppError(order.rejectionCode as ErrorCode, order.rejectionDetail?.message ?? 'Checkout refused');
     if (order.status === 'PENDING')
-      throw new InternalError('Checkout could not finish; retry with the same idempotencyKey to complete it');
+      throw retryLater('Checkout could not finish right now; retry with the same idempotencyKey to complete it');
     return order;
   }
 

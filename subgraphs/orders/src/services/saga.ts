@@ -145,6 +145,7 @@ export class Saga {
     const lines = await ctx.em.getRepository(OrderLine).find({ where: { orderId }, order: { position: 'ASC' } });
     let current = claim;
     let reservedHere = false;
+    let lastEvent: SagaEvent | undefined;
     try {
       for (;;) {
         if (!current.valid) {
@@ -157,16 +158,14 @@ export class Saga {
         }
         const step = stepIn(order.sagaState);
         if (!step) return order;
-        const outcome = await this.run(ctx, step, order, lines, { paymentToken, reservedHere });
+        const outcome = await this.run(ctx, step, order, lines, { paymentToken, reservedHere, lastEvent });
         if (step === 'reserve' && outcome.event === 'reserved') reservedHere = true;
+        lastEvent = outcome.event;
         const next = await this.advance(ctx, current, order, outcome, step === 'empty_cart' ? (tx) => this.emptyCart(tx, order, lines) : undefined);
-        if (!next) {
-          // Someone else moved the order. If it was undone, repeat the (idempotent) undo in case
-          // what this worker just took (a hold, an authorization) landed after theirs.
-          const now = await repo.findOneByOrFail({ id: orderId });
-          if (now.sagaState === 'failed') await this.letGo(ctx, now).catch((e) => ctx.log.warn({ err: e, orderId }, 'late compensation failed'));
-          return now;
-        }
+        // Someone else moved the order: it is theirs now. Nothing this worker took can outlive
+        // their undo, should they undo it: a reserve after a release holds nothing, an authorize
+        // after a void is never made, an approval that loses to a void is voided at the provider.
+        if (!next) return await repo.findOneByOrFail({ id: orderId });
         order = next;
       }
     } finally {
@@ -179,7 +178,7 @@ export class Saga {
     step: SagaStep,
     order: Order,
     lines: OrderLine[],
-    here: { paymentToken?: string; reservedHere: boolean },
+    here: { paymentToken?: string; reservedHere: boolean; lastEvent?: SagaEvent },
   ): Promise<StepOutcome> {
     const { inventory, payments } = this.clients;
     switch (step) {
@@ -227,7 +226,8 @@ export class Saga {
       case 'empty_cart':
         return { event: 'cart_emptied' };
       case 'compensate':
-        await this.letGo(ctx, order);
+        // Right after a declined or refused payment (or none at all) its state is known: no PROCESSING to settle.
+        await this.letGo(ctx, order, !['declined', 'token_refused', 'reservation_refused'].includes(here.lastEvent ?? ''));
         return { event: 'compensated' };
       case 'unwind':
         await payments.refund(order.id);
@@ -292,10 +292,10 @@ export class Saga {
    * Releases the stock and voids the payment (both idempotent). An authorization still
    * PROCESSING is settled first with the order's token, so the void reaches the provider's hold.
    */
-  private async letGo(ctx: ServiceContext, order: Order) {
+  private async letGo(ctx: ServiceContext, order: Order, mayBeProcessing: boolean) {
     const { inventory, payments } = this.clients;
     await inventory.release(order.id);
-    if (order.paymentToken && (await payments.get(order.id))?.status === 'PROCESSING')
+    if (mayBeProcessing && order.paymentToken && (await payments.get(order.id))?.status === 'PROCESSING')
       await this.authorize(order, order.paymentToken).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'settling before the void failed'));
     await payments.void(order.id);
   }

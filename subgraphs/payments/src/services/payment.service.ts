@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   BadUserInputError,
   ConflictError,
-  InternalError,
+  ServiceUnavailableError,
   NotFoundError,
   rows,
   uniqueViolation,
@@ -157,7 +157,7 @@ export class PaymentService {
     } catch (error) {
       if (error instanceof ProviderTimeout) {
         ctx.log.warn({ orderId: payment.orderId }, 'payment provider did not answer in time; payment left PROCESSING');
-        throw new InternalError('The payment provider did not answer in time; retry to learn the outcome');
+        throw new ServiceUnavailableError('payment provider', 'no answer within PROVIDER_TIMEOUT_MS');
       }
       if (!(error instanceof ProviderError)) throw error;
       ctx.log.warn({ orderId: payment.orderId, reason: error.reason }, 'payment provider failed');
