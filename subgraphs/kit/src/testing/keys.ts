@@ -7,7 +7,8 @@ export interface TestKeys {
   envFor(service: string): Record<string, string>;
 }
 
-export function createTestKeys(signingServices: string[] = ['gateway', 'orders']): TestKeys {
+/** By default every service that calls another: the gateway, orders (the saga), payments (its sweeper asks orders). */
+export function createTestKeys(signingServices: string[] = ['gateway', 'orders', 'payments']): TestKeys {
   const access = generateKeyPair('access.test1');
   const services = Object.fromEntries(signingServices.map((name) => [name, generateKeyPair(`${name}.test1`)]));
   return {
