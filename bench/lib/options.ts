@@ -25,8 +25,6 @@ export interface BenchOptions {
   hold: number | null;
   /** A/B of the whole stack: this git ref built in a worktree under /tmp, run alternately with the working tree. */
   baseline: string | null;
-  /** Mixed storefront traffic for this many minutes, RSS of every service sampled. */
-  soak: number | null;
   /** Overrides of the plan (short runs while developing). */
   rounds: number | null;
   seconds: number | null;
@@ -35,7 +33,7 @@ export interface BenchOptions {
 }
 
 const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached'] as const;
-const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--soak', '--rounds', '--seconds', '--phases'] as const;
+const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -71,7 +69,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     compareCached: flags.has('--compare-cached'),
     hold: values.has('--hold') ? Math.min(1800, number('--hold') ?? 300) : null,
     baseline: values.get('--baseline') ?? null,
-    soak: number('--soak'),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
     phases,
