@@ -36,8 +36,17 @@ const SHAPES: Record<ServiceName, ConfigShape> = {
 
 const NO_SIGNING = 'calls no other service, so it has no signing key';
 const NOT_IN_KUBERNETES: Partial<Record<ServiceName, Record<string, string>>> = {
-  gateway: { DATABASE_URL: 'the gateway keeps nothing durable (Redis only)' },
-  users: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
+  gateway: {
+    DATABASE_URL: 'the gateway keeps nothing durable (Redis only)',
+    ...Object.fromEntries(
+      ['USERS', 'PRODUCTS', 'INVENTORY', 'PAYMENTS'].map((name) => [`${name}_TIMEOUT_MS`, 'unset, SUBGRAPH_TIMEOUT_MS applies to that subgraph']),
+    ),
+  },
+  users: {
+    SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING,
+    SERVICE_TOKEN_KID: NO_SIGNING,
+    PASSWORD_HASH_CONCURRENCY: 'unset, users sizes its bcrypt queue by the CPUs it may use',
+  },
   products: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
   inventory: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
   payments: {
