@@ -8,7 +8,9 @@
  * --compare <file> (A/B: our gateway against another build of it, both uncached, catalog only;
  *   add --compare-cached for both with a warm response cache),
  * --baseline <git ref> (A/B of the whole stack: the ref built in a worktree, both stacks
- *   alternately round by round), --rounds <n> / --seconds <s> (shorter runs while developing),
+ *   alternately round by round), --tracing (the same A/B with A = the working tree with
+ *   tracing on, every span exported to an OTLP receiver in the bench, B = the working tree
+ *   with tracing off), --rounds <n> / --seconds <s> (shorter runs while developing),
  * --phases catalog,checkout,scale (which phases run).
  *
  * Every measured window also reports the stack's CPU per request: gateway, each subgraph, the
@@ -24,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { contractOperation, createTestKeys, freePort, postGraphQL } from '@shop/kit/testing';
+import { contractOperation, createTestKeys, freePort, postGraphQL, startOtlpReceiver } from '@shop/kit/testing';
 import { currentSupergraphPath } from '../gateway/src/testing/stack';
 import { describeWorkingTree, prepareBaseline } from './lib/baseline';
 import { catalogChart } from './lib/chart';
@@ -102,7 +104,7 @@ async function main() {
       log('building (npx turbo run build)');
       execFileSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
     }
-    if (options.baseline) await abRun(run);
+    if (options.baseline || options.tracing) await abRun(run);
     else await peersRun(run);
   } finally {
     await runCleanup();
@@ -237,9 +239,17 @@ const checkoutLine = (row: CheckoutRow) =>
  * measurement runs on A then B, round by round, so both see the same machine.
  */
 async function abRun(run: Run) {
-  const baseline = prepareBaseline(options.baseline!, ROOT, log);
   const working = describeWorkingTree(ROOT);
-  log(`A/B: A = working tree (${working}), B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})`);
+  // --tracing: B is the working tree itself with tracing off; A exports every span (ratio 1.0).
+  const receiver = options.tracing ? await startOtlpReceiver({ retain: false }) : null;
+  const baseline = receiver
+    ? { ref: 'tracing off', commit: `${working} (tracing off)`, root: ROOT }
+    : prepareBaseline(options.baseline!, ROOT, log);
+  const tracingEnv = receiver
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.0' }
+    : undefined;
+  if (receiver) run.cleanup.push(() => receiver.close());
+  log(`A/B: A = working tree (${working})${receiver ? ' with tracing on' : ''}, B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})`);
   const keys = createTestKeys();
   const gateways = [
     { key: 'ours', cache: false },
@@ -259,13 +269,18 @@ async function abRun(run: Run) {
   });
   stacks.push({
     key: 'a',
-    label: `A ${working}`,
-    stack: await Stack.start({ ...stackOptions, label: '', root: ROOT, supergraphPath: currentSupergraphPath() }),
+    label: receiver ? 'A tracing' : `A ${working}`,
+    stack: await Stack.start({ ...stackOptions, label: '', root: ROOT, supergraphPath: currentSupergraphPath(), env: tracingEnv }),
   });
   stacks.push({
     key: 'b',
-    label: `B ${baseline.commit.slice(0, 7)}`,
-    stack: await Stack.start({ ...stackOptions, label: 'base', root: baseline.root, supergraphPath: path.join(baseline.root, 'gateway', 'supergraph.graphql') }),
+    label: receiver ? 'B no trace' : `B ${baseline.commit.slice(0, 7)}`,
+    stack: await Stack.start({
+      ...stackOptions,
+      label: 'base',
+      root: baseline.root,
+      supergraphPath: receiver ? currentSupergraphPath() : path.join(baseline.root, 'gateway', 'supergraph.graphql'),
+    }),
   });
   log('both stacks up');
 
@@ -318,7 +333,8 @@ async function abRun(run: Run) {
   const rss = Object.fromEntries(stacks.map(({ key, stack }) => [key, stack.peakRss()]));
   const report = {
     when: new Date().toISOString(),
-    mode: 'baseline',
+    mode: receiver ? 'tracing' : 'baseline',
+    ...(receiver ? { spansExported: receiver.spanCount(), exportRequests: receiver.requestCount() } : {}),
     machine: describeMachine(null),
     plan,
     a: { ref: 'working tree', commit: working },
@@ -329,9 +345,27 @@ async function abRun(run: Run) {
     peakRssMb: rss,
   };
   printAbTables(report);
+  if (receiver) printTracingOverhead(report, receiver.spanCount());
   const jsonFile = options.out ?? path.join(RESULTS, `ab-${run.stamp}.json`);
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   log(`results: ${jsonFile}; process logs in ${run.logDir}`);
+}
+
+/** --tracing: what tracing on costs, as gateway and stack CPU per request on ÷ off (1.00 = nothing). */
+function printTracingOverhead(
+  report: { catalog: { operation: string; gateway: string; a: ReturnType<typeof summariseLoads>; b: ReturnType<typeof summariseLoads> }[]; checkout: { buyers: number; mode: string; a: ReturnType<typeof summariseCheckouts>; b: ReturnType<typeof summariseCheckouts> }[] },
+  spans: number,
+) {
+  const lines = ['', `Tracing overhead (A on ÷ B off; ${spans} spans exported): CPU per request`, '', '| workload | gateway CPU on ÷ off | stack CPU on ÷ off | p95 on ÷ off |', '|---|---:|---:|---:|'];
+  for (const row of report.catalog)
+    lines.push(
+      `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
+    );
+  for (const row of report.checkout)
+    lines.push(
+      `| checkout, ${row.buyers} buyers, ${row.mode} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
+    );
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** Median of the rounds per figure (and per process of the stack CPU); errors summed. */

@@ -25,6 +25,8 @@ export interface BenchOptions {
   hold: number | null;
   /** A/B of the whole stack: this git ref built in a worktree under /tmp, run alternately with the working tree. */
   baseline: string | null;
+  /** A/B of the working tree with tracing on (ratio 1.0, OTLP to a receiver in the bench) against off. */
+  tracing: boolean;
   /** Overrides of the plan (short runs while developing). */
   rounds: number | null;
   seconds: number | null;
@@ -32,7 +34,7 @@ export interface BenchOptions {
   phases: Set<string>;
 }
 
-const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached'] as const;
+const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing'] as const;
 const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
@@ -69,6 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     compareCached: flags.has('--compare-cached'),
     hold: values.has('--hold') ? Math.min(1800, number('--hold') ?? 300) : null,
     baseline: values.get('--baseline') ?? null,
+    tracing: flags.has('--tracing'),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
     phases,

@@ -33,6 +33,8 @@ export interface StackOptions {
   gateways: GatewaySpec[];
   /** Directory for CPU profiles of the products and inventory subgraphs (node --cpu-prof). */
   profileDir?: string;
+  /** Extra environment of every process of the stack (--tracing: the OTEL_* variables). */
+  env?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -78,6 +80,7 @@ export class Stack {
       REDIS_URL: this.redisUrl,
       REDIS_KEY_PREFIX: this.prefix,
       ...Object.fromEntries(SUBGRAPHS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${this.ports[n]}`])),
+      ...this.options.env,
     };
   }
 

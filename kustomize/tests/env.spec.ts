@@ -1,4 +1,4 @@
-import { commonConfigShape, parseServiceConfig, parsePublicKeys, type ConfigShape } from '@shop/kit';
+import { commonConfigShape, OTEL_VARIABLES, parseServiceConfig, parsePublicKeys, type ConfigShape } from '@shop/kit';
 import type { ZodType } from 'zod';
 import { gatewayConfigShape } from '../../gateway/src/env';
 import { loadGatewayConfig } from '../../gateway/src/gateway';
@@ -136,7 +136,10 @@ describe.each(OVERLAYS)('overlay %s: service environments', (overlay) => {
       for (const [name, schema] of Object.entries(shape))
         if (!hasDefault(schema) && !provided.has(name) && !NOT_IN_KUBERNETES[service]?.[name])
           problems.push(`${id}: ${name} is read by ${service}, has no default, and is not provided`);
-      for (const name of provided.keys()) if (!(name in shape)) problems.push(`${id}: sets ${name}, which ${service} does not read`);
+      // OTEL_* go to the OpenTelemetry SDK (kit/src/tracing.ts), not to the config shape.
+      const otel = new Set<string>(OTEL_VARIABLES);
+      for (const name of provided.keys())
+        if (!(name in shape) && !otel.has(name)) problems.push(`${id}: sets ${name}, which ${service} does not read`);
       for (const name of Object.keys(NOT_IN_KUBERNETES[service] ?? {}))
         if (provided.has(name)) problems.push(`${id}: ${name} is listed as not set in Kubernetes, yet set`);
     }

@@ -23,6 +23,7 @@ export interface Peer {
 export const PEERS: Record<string, Peer> = {
   'ingress-nginx': { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' }, ports: [80, 443] },
   prometheus: { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ports: [9090] },
+  'otel-collector': { namespace: 'observability', labels: { 'app.kubernetes.io/name': 'opentelemetry-collector' }, ports: [4317, 4318] },
   // Anything else in the cluster: reaches nothing, is reached by nothing.
   stranger: { namespace: 'default', labels: { app: 'something' }, ports: [80, 443, 4317, 4318, 5432, 6379] },
 };
@@ -38,6 +39,7 @@ export const FLOWS: Flow[] = [
   ...[...SUBGRAPHS, 'postgres-backup', ...SEEDS].map((s) => ({ from: s, to: 'postgres', port: 5432, why: 'its database (and migrations)' })),
   ...['gateway', ...SUBGRAPHS, ...SEEDS].map((s) => ({ from: s, to: 'redis', port: 6379, why: 'caches, rate limits, session marks' })),
   ...Object.entries(SERVICES).map(([s, port]) => ({ from: 'prometheus', to: s, port, why: 'metrics scrape' })),
+  ...Object.keys(SERVICES).map((s) => ({ from: s, to: 'otel-collector', port: 4318, why: 'trace export (OTLP/HTTP)' })),
   { from: 'smoke-test', to: 'gateway', port: 4000, why: 'the on-demand smoke test' },
   { from: 'e2e', to: 'gateway', port: 4000, why: 'the on-demand storefront journey' },
 ];

@@ -19,6 +19,21 @@ import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider } from '@op
  * With neither an endpoint nor OTEL_TRACES_EXPORTER set, nothing is started and nothing is
  * patched: the kit's spans and log fields then go to the API's no-op tracer.
  */
+/** The OTEL_* variables this platform sets or documents (docs/observability.md); the SDK reads them. */
+export const OTEL_VARIABLES = [
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_SDK_DISABLED',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+] as const;
+
 export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
   const exporter = env.OTEL_TRACES_EXPORTER?.trim();

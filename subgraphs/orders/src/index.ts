@@ -17,7 +17,7 @@ import type { OrdersContext } from './context';
 import { entities } from './entities';
 import { ordersConfigShape } from './env';
 import { createLoaders } from './loaders';
-import { createOrderMetrics } from './metrics';
+import { createOrderMetrics, registerStuckCheckoutGauge } from './metrics';
 import { migrations } from './migrations';
 import { cartResolvers } from './resolvers/cart.resolver';
 import { orderResolvers } from './resolvers/order.resolver';
@@ -45,6 +45,12 @@ export async function startOrders(
     payments: new PaymentsClient(runtime.clientFor('payments', config.PAYMENTS_URL, config.PAYMENT_TIMEOUT_MS)),
   };
   const metrics = createOrderMetrics(runtime.metrics.registry);
+  registerStuckCheckoutGauge(runtime.metrics.registry, async () => {
+    const [row] = (await runtime.db.dataSource.query(
+      `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(updated_at)), 0)::float8 AS age FROM orders WHERE saga_state NOT IN ('completed', 'failed')`,
+    )) as { age: number }[];
+    return Number(row?.age ?? 0);
+  });
   const crashAfter = config.NODE_ENV === 'production' ? undefined : config.FAULT_CRASH_AFTER;
   if (crashAfter) logger.warn({ crashAfter }, 'FAULT_CRASH_AFTER set: this process will crash on purpose');
   // Proof of life for the orders this process drives: one extra connection per process (count

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SagaState } from './entities/order.entity';
 
 /** Business metrics of the orders service (on /metrics beside the kit's). */
@@ -90,4 +90,20 @@ export function createOrderMetrics(registry: Registry): OrderMetrics {
       registers: [registry],
     }),
   };
+}
+
+/**
+ * Seconds since the least recently advanced unfinished checkout last moved, read at each
+ * scrape. Recovery finishes or undoes any checkout within lease + interval (about a
+ * minute), so an age well beyond that means checkouts are stuck (the ShopCheckoutsStuck alert).
+ */
+export function registerStuckCheckoutGauge(registry: Registry, oldestAgeSeconds: () => Promise<number>): Gauge {
+  return new Gauge({
+    name: 'checkout_oldest_unfinished_age_seconds',
+    help: 'Seconds since the least recently advanced unfinished checkout moved (0 when none is unfinished)',
+    registers: [registry],
+    async collect() {
+      this.set(await oldestAgeSeconds());
+    },
+  });
 }

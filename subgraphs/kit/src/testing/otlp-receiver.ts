@@ -24,6 +24,10 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Every export request body as received, for checks over all of it. */
   bodies: string[];
+  /** Spans received (also when not retained). */
+  spanCount(): number;
+  /** Export requests received. */
+  requestCount(): number;
   /** Resolves once `check` holds over the spans received so far. */
   waitFor<T>(check: (spans: ReceivedSpan[]) => T | undefined | false, what: string, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -55,9 +59,11 @@ function attributesOf(attributes: OtlpAttributes): Record<string, unknown> {
  * An OTLP/HTTP receiver (JSON encoding, POST /v1/traces) on a free loopback port: what a
  * collector would get from the services, kept in memory for a test or the trace picture.
  */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(options: { retain?: boolean } = {}): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const bodies: string[] = [];
+  let spanCount = 0;
+  let requestCount = 0;
   const arrivals = new EventEmitter();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -68,6 +74,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       const body = Buffer.concat(chunks).toString('utf8');
+      requestCount++;
+      if (options.retain === false) {
+        // The bench: a sink like a collector's, counting spans without keeping or parsing them.
+        spanCount += body.split('"spanId":').length - 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
       bodies.push(body);
       const payload = JSON.parse(body) as {
         resourceSpans?: {
@@ -78,7 +91,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       for (const resourceSpans of payload.resourceSpans ?? []) {
         const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name'] ?? 'unknown');
         for (const scope of resourceSpans.scopeSpans ?? [])
-          for (const span of scope.spans ?? [])
+          for (const span of scope.spans ?? []) {
+            spanCount++;
             spans.push({
               ...span,
               parentSpanId: span.parentSpanId || undefined,
@@ -86,6 +100,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               attributes: attributesOf(span.attributes),
               links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
             });
+          }
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       arrivals.emit('spans');
@@ -98,6 +113,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     bodies,
+    spanCount: () => spanCount,
+    requestCount: () => requestCount,
     waitFor(check, what, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const attempt = () => {
