@@ -75,9 +75,17 @@ export async function startPlatform(
     envs[name] = { ...common, ...keys.envFor(name), DATABASE_URL: db.url };
     entries[name] = path.join(ROOT, 'subgraphs', name, 'dist', 'index.js');
   }
+  // A platform that cannot start leaves nothing behind (processes, databases).
+  const abandon = async (error: unknown): Promise<never> => {
+    for (const service of Object.values(services)) await service?.kill('SIGKILL');
+    for (const db of Object.values(databases)) await db?.drop().catch(() => undefined);
+    throw error;
+  };
   // Started in dependency order: orders calls products, inventory and payments.
   for (const name of subgraphs)
-    services[name] = await startServiceProcess({ name, entry: entries[name], port: ports[name], env: envs[name], startTimeoutMs });
+    services[name] = await startServiceProcess({ name, entry: entries[name], port: ports[name], env: envs[name], startTimeoutMs }).catch(
+      abandon,
+    );
   envs.gateway = {
     ...common,
     ...keys.envFor('gateway'),
@@ -91,7 +99,9 @@ export async function startPlatform(
     keys,
     services,
     databases,
-    gateway: await startServiceProcess({ name: 'gateway', entry: entries.gateway, port: ports.gateway, env: envs.gateway, startTimeoutMs }),
+    gateway: await startServiceProcess({ name: 'gateway', entry: entries.gateway, port: ports.gateway, env: envs.gateway, startTimeoutMs }).catch(
+      abandon,
+    ),
     graphqlUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
     query(document, variables = {}, { token, headers = {} } = {}) {
       return postGraphQL(platform.graphqlUrl, document, variables, {

@@ -44,7 +44,10 @@ export async function startServiceProcess(options: {
     if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}:\n${output}`);
     const response = await fetch(`${url}/health`);
     return response.ok;
-  }, `${options.name} to start`, options.startTimeoutMs);
+  }, `${options.name} to start`, options.startTimeoutMs).catch((error: unknown) => {
+    child.kill('SIGKILL'); // one that never became healthy must not outlive the test
+    throw error;
+  });
   return {
     name: options.name,
     url,
