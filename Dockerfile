@@ -47,7 +47,10 @@ COPY --from=build /app/gateway/package.json gateway/
 COPY --from=build /app/e2e/package.json e2e/
 COPY --from=build /app/kustomize/package.json kustomize/
 ARG SERVICE
+# npm nests a workspace's dependency under its own folder when another version is hoisted
+# (the kit's OpenTelemetry 2.x beside a 1.x at the root): those folders go into the image too.
 RUN npm ci --omit=dev --workspace "${SERVICE}" --include-workspace-root=false --no-audit --no-fund \
+ && mkdir -p subgraphs/kit/node_modules "${SERVICE}/node_modules" \
  && npm cache clean --force
 
 # ---- runtime: node + tini, non-root, nothing writable but the mounted /tmp
@@ -61,6 +64,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=prod-deps --chown=root:root /app/package.json ./
 COPY --from=prod-deps --chown=root:root /app/node_modules node_modules
+COPY --from=prod-deps --chown=root:root /app/subgraphs/kit/node_modules subgraphs/kit/node_modules
+COPY --from=prod-deps --chown=root:root /app/${SERVICE}/node_modules ${SERVICE}/node_modules
 COPY --from=build --chown=root:root /app/subgraphs/kit/package.json subgraphs/kit/
 COPY --from=build --chown=root:root /app/subgraphs/kit/dist subgraphs/kit/dist
 COPY --from=build --chown=root:root /app/${SERVICE}/package.json ${SERVICE}/
