@@ -60,14 +60,19 @@ export interface DevKeyring {
   services: Record<string, KeyPairPem>;
 }
 
-export const SIGNING_SERVICES = ['gateway', 'orders'] as const;
+/** Services that call others and so sign service tokens (payments asks orders which holds to void). */
+export const SIGNING_SERVICES = ['gateway', 'orders', 'payments'] as const;
 
 export function loadDevKeyring(dataDir: string): DevKeyring {
   const file = path.resolve(dataDir, 'dev-keys.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevKeyring;
+  const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DevKeyring) : undefined;
+  // A keyring written before a service started signing gains that service's key; the others stay.
+  if (existing && SIGNING_SERVICES.every((name) => existing.services[name])) return existing;
   const keyring: DevKeyring = {
-    access: generateKeyPair('access.dev'),
-    services: Object.fromEntries(SIGNING_SERVICES.map((name) => [name, generateKeyPair(`${name}.dev`)])),
+    access: existing?.access ?? generateKeyPair('access.dev'),
+    services: Object.fromEntries(
+      SIGNING_SERVICES.map((name) => [name, existing?.services[name] ?? generateKeyPair(`${name}.dev`)]),
+    ),
   };
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
