@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './support/platform';
@@ -44,6 +44,13 @@ describe('a copy of the repository with nothing beside it', () => {
       cpSync(path.join(ROOT, file), path.join(clone, file));
     }
     expectSuccess(run('cp', ['-al', path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules')], ROOT, 120_000), 'link node_modules');
+    // npm nests a workspace's own version of a package under the workspace (the kit's OpenTelemetry 2.x).
+    const workspaces = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+    for (const workspace of workspaces.filter((w) => existsSync(path.join(ROOT, w, 'node_modules'))))
+      expectSuccess(
+        run('cp', ['-al', path.join(ROOT, workspace, 'node_modules'), path.join(clone, workspace, 'node_modules')], ROOT, 120_000),
+        `link ${workspace}/node_modules`,
+      );
   }, 180_000);
 
   afterAll(() => {
