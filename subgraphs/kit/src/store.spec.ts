@@ -63,6 +63,23 @@ describe('redis store when Redis goes away', () => {
   });
 });
 
+describe('redis store started while the event loop is stalled', () => {
+  it('waits for its connection instead of opening the circuit on a healthy Redis', async () => {
+    const store = new RedisStore(TEST_REDIS_URL);
+    try {
+      // A cold start can hold the loop for seconds (module loading, schema building): the connection
+      // is made meanwhile but its events are processed only afterwards.
+      const stalledUntil = Date.now() + 2_500;
+      while (Date.now() < stalledUntil);
+      const key = `${uniqueRedisPrefix('store')}stall`;
+      expect(await store.incrWindow(key, 10_000)).toMatchObject({ count: 1 });
+      expect(store.available).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('redis store when Redis stalls (paused: connected, never answering)', () => {
   let server: TestRedisServer;
   let store: RedisStore;

@@ -46,6 +46,9 @@ export interface RedisStoreOptions {
  * Errors Redis itself replies with (a wrong type, a script error) mean Redis is up: they
  * reach the caller and leave the circuit alone.
  */
+/** How long the first command waits for a Redis that neither answers nor refuses (a hung handshake). */
+const FIRST_CONNECT_LIMIT_MS = 10_000;
+
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
@@ -70,9 +73,14 @@ export class RedisStore implements KeyValueStore {
       lazyConnect: false,
       keyPrefix: options.keyPrefix ?? '',
     });
+    // Settled by what the connection does (ready, or an error such as a refused connect), not by a
+    // wall clock alone: a start-up stall of the event loop lets a short timer fire before 'ready' is
+    // processed, and the first command then found no stream, opened the circuit and let rate limits
+    // fail open on a healthy Redis. The timer only bounds a handshake that never ends.
     this.firstConnect = new Promise<void>((resolve) => {
       this.client.once('ready', () => resolve());
-      setTimeout(resolve, 2_000).unref();
+      this.client.once('error', () => resolve());
+      setTimeout(resolve, FIRST_CONNECT_LIMIT_MS).unref();
     });
     let down = false;
     this.client.on('error', (error) => {
