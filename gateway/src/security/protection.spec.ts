@@ -1,4 +1,4 @@
-import { contractOperation, postGraphQL, waitFor } from '@shop/kit/testing';
+import { contractOperation, postGraphQL } from '@shop/kit/testing';
 import { startUsersStack, type Stack } from '../testing/stack';
 
 const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { accessToken } }`;
@@ -264,16 +264,8 @@ describe('client address behind proxies', () => {
   it('uses the forwarded address when the proxy is trusted', async () => {
     const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2', TRUSTED_PROXIES: 'loopback' } });
     try {
-      // Limits fail open while the store's circuit is open (one Redis command stalled past its timeout,
-      // as a cold start on a busy CI machine can make it): the limited burst is tried from fresh
-      // addresses until the limiter answers, then the distinct addresses are judged by it.
-      let address = 0;
-      await waitFor(async () => {
-        address += 1;
-        const statuses = await burst(stack, () => `198.51.100.${address}`);
-        return JSON.stringify(statuses) === JSON.stringify([200, 200, 429, 429]);
-      }, 'one forwarded address to be limited after 2 requests');
       expect(await burst(stack, (i) => `203.0.113.${i}`)).toEqual([200, 200, 200, 200]);
+      expect(await burst(stack, () => '198.51.100.7')).toEqual([200, 200, 429, 429]);
     } finally {
       await stack.stop();
     }
