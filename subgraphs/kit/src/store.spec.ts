@@ -78,6 +78,21 @@ describe('redis store started while the event loop is stalled', () => {
       await store.close();
     }
   });
+
+  it('keeps the circuit closed when its own loop stalls past a command timeout while Redis answered', async () => {
+    const store = new RedisStore(TEST_REDIS_URL);
+    try {
+      await store.ping();
+      const pending = store.get(`${uniqueRedisPrefix('store')}stall`);
+      for (let tick = 0; tick < 10; tick += 1) await null; // the command is written, its reply not yet read
+      const stalledUntil = Date.now() + 800; // past the 500 ms command timeout
+      while (Date.now() < stalledUntil);
+      await pending.catch(() => undefined); // this one call may count as timed out
+      expect(store.available).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('redis store when Redis stalls (paused: connected, never answering)', () => {

@@ -56,6 +56,7 @@ export class RedisStore implements KeyValueStore {
   private readonly firstConnect: Promise<void>;
   private circuitOpen = false;
   private probe?: NodeJS.Timeout;
+  private confirming?: Promise<boolean>;
   private closed = false;
   private readonly logger?: Logger;
   private readonly probeIntervalMs: number;
@@ -108,9 +109,22 @@ export class RedisStore implements KeyValueStore {
     try {
       return await command();
     } catch (error) {
-      if (!(error instanceof ReplyError)) this.openCircuit(error);
+      if (!(error instanceof ReplyError) && !(await this.answersNow())) this.openCircuit(error);
       throw error;
     }
+  }
+
+  /**
+   * Asked before opening the circuit: a command timeout also fires when this process's own event
+   * loop stalled past it (a cold start, a long synchronous task) while Redis had answered in time.
+   * Only a Redis that still does not answer a PING opens the circuit; concurrent failures share it.
+   */
+  private answersNow(): Promise<boolean> {
+    this.confirming ??= this.client
+      .ping()
+      .then((reply) => reply === 'PONG', () => false)
+      .finally(() => (this.confirming = undefined));
+    return this.confirming;
   }
 
   get(key: string) {
