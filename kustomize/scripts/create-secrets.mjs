@@ -15,7 +15,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const SUBGRAPHS = ['users', 'products', 'inventory', 'orders', 'payments'];
-const SIGNERS = ['gateway', 'orders'];
+/** Services that call another's internal API and so sign service tokens (payments: its sweeper asks orders). */
+const SIGNERS = ['gateway', 'orders', 'payments'];
 
 function parseArgs(argv) {
   const options = { postgresHost: 'postgres', postgresPort: '5432', sslmode: '', redisUrl: '', existing: undefined };
@@ -56,7 +57,7 @@ const secret = (namespace, name, stringData) => ({
  * verify what the private keys in the others sign, so generating one without the others would
  * make every token fail verification.
  */
-const KEY_SET = ['shop-platform-keys', 'shop-gateway-signing-key', 'shop-orders-signing-key', 'shop-users-access-token-key'];
+const KEY_SET = ['shop-platform-keys', ...SIGNERS.map((service) => `shop-${service}-signing-key`), 'shop-users-access-token-key'];
 
 /** Every Secret, freshly generated. */
 export function generateSecrets(options) {

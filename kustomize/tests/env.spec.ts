@@ -49,14 +49,7 @@ const NOT_IN_KUBERNETES: Partial<Record<ServiceName, Record<string, string>>> = 
   },
   products: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
   inventory: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
-  payments: {
-    SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING,
-    SERVICE_TOKEN_KID: NO_SIGNING,
-    FAULT_CRASH_AFTER_APPLY: 'fault injection for tests only',
-    // Asking orders needs a signing key payments does not have here yet: its sweeper voids
-    // only authorizations of orders already undone at payments (docs/checkout.md).
-    ORDERS_URL: 'the authorization sweeper asks orders only where payments has a signing key',
-  },
+  payments: { FAULT_CRASH_AFTER_APPLY: 'fault injection for tests only' },
   orders: { FAULT_CRASH_AFTER: 'fault injection for tests only' },
 };
 
@@ -179,7 +172,7 @@ describe.each(OVERLAYS)('overlay %s: service environments', (overlay) => {
     }
   });
 
-  it('points the gateway and orders at the in-cluster Services of the others', () => {
+  it('points the gateway, orders and payments at the in-cluster Services of the others', () => {
     const config = (service: string) =>
       find(objects(), 'ConfigMap', find(objects(), 'Deployment', service).spec.template.spec.containers[0].envFrom[0].configMapRef.name).data;
     const services = new Map(
@@ -190,11 +183,30 @@ describe.each(OVERLAYS)('overlay %s: service environments', (overlay) => {
     for (const [service, variables] of [
       ['gateway', ['USERS_URL', 'PRODUCTS_URL', 'INVENTORY_URL', 'ORDERS_URL', 'PAYMENTS_URL']],
       ['orders', ['PRODUCTS_URL', 'INVENTORY_URL', 'PAYMENTS_URL']],
+      // The authorization sweeper asks orders which holds it will still capture.
+      ['payments', ['ORDERS_URL']],
     ] as const)
       for (const variable of variables) {
         const url = new URL(config(service)[variable]);
         const target = variable.replace('_URL', '').toLowerCase();
         expect([url.hostname, Number(url.port)]).toEqual([target, services.get(target)]);
       }
+  });
+
+  it('gives every subgraph that calls another its own signing key, whose kid the others trust', () => {
+    const trusted = parsePublicKeys(secrets.get('shop-platform-keys')!['service-token-public-keys'], 'SERVICE_TOKEN_PUBLIC_KEYS');
+    const problems: string[] = [];
+    for (const { id, container, service } of serviceContainers(objects())) {
+      if (service === 'gateway') continue;
+      const provided = environmentOf(objects(), container);
+      const calls = [...provided.keys()].filter((name) => /^(USERS|PRODUCTS|INVENTORY|ORDERS|PAYMENTS)_URL$/.test(name));
+      if (calls.length === 0) continue;
+      const key = provided.get('SERVICE_TOKEN_PRIVATE_KEY')?.secret;
+      const kid = provided.get('SERVICE_TOKEN_KID')?.secret;
+      if (key?.name !== `shop-${service}-signing-key` || kid?.name !== key.name)
+        problems.push(`${id}: calls ${calls.join(', ')} without its own signing key (${key?.name ?? 'none'})`);
+      else if (!trusted.has(secrets.get(kid.name)![kid.key])) problems.push(`${id}: its kid is not in shop-platform-keys`);
+    }
+    expect(problems).toEqual([]);
   });
 });

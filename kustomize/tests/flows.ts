@@ -36,6 +36,7 @@ export const FLOWS: Flow[] = [
   { from: 'ingress-nginx', to: 'gateway', port: 4000, why: 'the public entry' },
   ...SUBGRAPHS.map((s) => ({ from: 'gateway', to: s, port: SERVICES[s], why: 'query planning' })),
   ...['products', 'inventory', 'payments'].map((s) => ({ from: 'orders', to: s, port: SERVICES[s], why: 'the checkout saga (internal APIs)' })),
+  { from: 'payments', to: 'orders', port: SERVICES.orders, why: "the authorization sweeper asks which holds orders will still capture" },
   ...[...SUBGRAPHS, 'postgres-backup', ...SEEDS].map((s) => ({ from: s, to: 'postgres', port: 5432, why: 'its database (and migrations)' })),
   ...['gateway', ...SUBGRAPHS, ...SEEDS].map((s) => ({ from: s, to: 'redis', port: 6379, why: 'caches, rate limits, session marks' })),
   ...Object.entries(SERVICES).map(([s, port]) => ({ from: 'prometheus', to: s, port, why: 'metrics scrape' })),
