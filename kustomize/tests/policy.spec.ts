@@ -214,6 +214,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     });
     const script = find(objects(), 'ConfigMap', pod.volumes.find((v: { name: string }) => v.name === 'e2e').configMap.name);
     expect(script.data['storefront-journey.mjs']).toBe(readFileSync(path.join(KUSTOMIZE_ROOT, 'components/e2e/storefront-journey.mjs'), 'utf8'));
+     expectTrustedDocumentsMounted(objects(), pod);
   });
 
   it('renders no VerticalPodAutoscaler (an optional component: a cluster without its CRDs would reject the apply)', () => {
@@ -333,6 +334,7 @@ describe('production', () => {
     expect(smoke.spec.suspend).toBe(true);
     const env = smoke.spec.jobTemplate.spec.template.spec.containers[0].env;
     expect(env).toEqual([{ name: 'GATEWAY_URL', value: 'http://gateway:4000' }]);
+     expectTrustedDocumentsMounted(objects(), smoke.spec.jobTemplate.spec.template.spec);
   });
 
 });
@@ -458,3 +460,17 @@ describe('the optional VPA component', () => {
     expect(vpa.spec.updatePolicy.updateMode).toBe('Off');
   });
 });
+
+/**
+ * The e2e and smoke-test Jobs send operations by their ids in the gateway's trusted-documents
+ * manifest, read from the scripts' default TRUSTED_DOCUMENTS_FILE: the very ConfigMap the gateway mounts.
+ */
+function expectTrustedDocumentsMounted(objects: K8sObject[], pod: { volumes: Volume[]; containers: { volumeMounts: unknown[] }[] }) {
+  const gatewayVolume = (find(objects, 'Deployment', 'gateway').spec.template.spec.volumes as Volume[]).find((v) => v.name === 'trusted-documents');
+  const volume = pod.volumes.find((v) => v.name === 'trusted-documents');
+  expect(volume?.configMap?.name).toBe(gatewayVolume?.configMap?.name);
+  expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'trusted-documents', mountPath: '/etc/shop/trusted-documents', readOnly: true });
+  expect(find(objects, 'ConfigMap', volume!.configMap!.name).data['trusted-documents.json']).toBeDefined();
+}
+
+type Volume = { name: string; configMap?: { name: string } };

@@ -2,311 +2,30 @@
 // dedicated test account (registered on its first run), browse, add an in-stock product to an
 // emptied cart, check out with the test-mode card, read the order, and cancel it so that every
 // run gives its stock back. Exit 0 = every step passed; any failure exits 1, naming the step.
-// No dependencies: Node's fetch only. The operations are the contract's, verbatim (the
-// trusted-documents manifest admits exactly these texts; tests/scripts.spec.ts checks it).
+// No dependencies: Node's built-ins only. Operations are sent by id from the gateway's own
+// trusted-documents manifest (the ConfigMap mounted at TRUSTED_DOCUMENTS_FILE), which the gateway
+// accepts in every mode, so the Job always sends exactly the contract's documents.
+import { readFileSync } from 'node:fs';
+
 const gateway = (process.env.GATEWAY_URL ?? 'http://gateway:4000').replace(/\/$/, '');
+const manifestFile = process.env.TRUSTED_DOCUMENTS_FILE ?? '/etc/shop/trusted-documents/trusted-documents.json';
 const email = process.env.E2E_EMAIL;
 const password = process.env.E2E_PASSWORD;
 const runId = `e2e-${Date.now()}`;
-
-export const OPERATIONS = {
-  Login: `mutation Login($input: LoginInput!) {
-  login(input: $input) {
-    accessToken
-    refreshToken
-    expiresAt
-    user {
-      id
-      email
-      role
-    }
-  }
-}`,
-  Register: `mutation Register($input: RegisterInput!) {
-  register(input: $input) {
-    accessToken
-    refreshToken
-    expiresAt
-    user {
-      id
-      email
-      firstName
-      lastName
-      role
-    }
-  }
-}`,
-  ProductList: `query ProductList($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
-  products(first: $first, after: $after, filter: $filter, sort: $sort) {
-    totalCount
-    pageInfo {
-      hasNextPage
-      endCursor
-    }
-    edges {
-      cursor
-      node {
-        ...ProductCard
-      }
-    }
-  }
-}
-fragment ProductCard on Product {
-  id
-  sku
-  slug
-  name
-  price {
-    ...MoneyParts
-  }
-  imageUrl
-  category {
-    id
-    slug
-    name
-  }
-  inStock
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  ProductPage: `query ProductPage($slug: String!) {
-  product(slug: $slug) {
-    ...ProductCard
-    description
-    inventory {
-      available
-    }
-  }
-}
-fragment ProductCard on Product {
-  id
-  sku
-  slug
-  name
-  price {
-    ...MoneyParts
-  }
-  imageUrl
-  category {
-    id
-    slug
-    name
-  }
-  inStock
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  Cart: `query Cart {
-  cart {
-    ...CartParts
-  }
-}
-fragment CartParts on Cart {
-  itemCount
-  subtotal {
-    ...MoneyParts
-  }
-  items {
-    quantity
-    unitPrice {
-      ...MoneyParts
-    }
-    lineTotal {
-      ...MoneyParts
-    }
-    product {
-      id
-      name
-      slug
-      inStock
-    }
-  }
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  RemoveFromCart: `mutation RemoveFromCart($productId: ID!) {
-  removeFromCart(productId: $productId) {
-    ...CartParts
-  }
-}
-fragment CartParts on Cart {
-  itemCount
-  subtotal {
-    ...MoneyParts
-  }
-  items {
-    quantity
-    unitPrice {
-      ...MoneyParts
-    }
-    lineTotal {
-      ...MoneyParts
-    }
-    product {
-      id
-      name
-      slug
-      inStock
-    }
-  }
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  AddToCart: `mutation AddToCart($productId: ID!, $quantity: Int!) {
-  addToCart(productId: $productId, quantity: $quantity) {
-    ...CartParts
-  }
-}
-fragment CartParts on Cart {
-  itemCount
-  subtotal {
-    ...MoneyParts
-  }
-  items {
-    quantity
-    unitPrice {
-      ...MoneyParts
-    }
-    lineTotal {
-      ...MoneyParts
-    }
-    product {
-      id
-      name
-      slug
-      inStock
-    }
-  }
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  Checkout: `mutation Checkout($input: CheckoutInput!) {
-  checkout(input: $input) {
-    ...OrderParts
-  }
-}
-fragment OrderParts on Order {
-  id
-  number
-  status
-  createdAt
-  total {
-    ...MoneyParts
-  }
-  shippingAddress {
-    name
-    line1
-    line2
-    city
-    postalCode
-    country
-  }
-  items {
-    sku
-    name
-    quantity
-    unitPrice {
-      ...MoneyParts
-    }
-    lineTotal {
-      ...MoneyParts
-    }
-    product {
-      id
-      slug
-    }
-  }
-  payment {
-    id
-    status
-    amount {
-      ...MoneyParts
-    }
-    cardBrand
-    cardLast4
-    failureReason
-  }
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  Order: `query Order($id: ID!) {
-  order(id: $id) {
-    ...OrderParts
-  }
-}
-fragment OrderParts on Order {
-  id
-  number
-  status
-  createdAt
-  total {
-    ...MoneyParts
-  }
-  shippingAddress {
-    name
-    line1
-    line2
-    city
-    postalCode
-    country
-  }
-  items {
-    sku
-    name
-    quantity
-    unitPrice {
-      ...MoneyParts
-    }
-    lineTotal {
-      ...MoneyParts
-    }
-    product {
-      id
-      slug
-    }
-  }
-  payment {
-    id
-    status
-    amount {
-      ...MoneyParts
-    }
-    cardBrand
-    cardLast4
-    failureReason
-  }
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`,
-  CancelOrder: `mutation CancelOrder($id: ID!) {
-  cancelOrder(id: $id) {
-    id
-    status
-    payment {
-      status
-    }
-  }
-}`,
-};
 
 /** The journey's steps in order, by operation (what the test reads to check the journey). */
 export const JOURNEY = ['Login', 'ProductList', 'ProductPage', 'Cart', 'AddToCart', 'Checkout', 'Order', 'CancelOrder'];
 
 let accessToken;
+let documentIds;
+
+/** The manifest's id of a contract operation, by name. */
+function documentId(operationName) {
+  documentIds ??= new Map(JSON.parse(readFileSync(manifestFile, 'utf8')).operations.map((o) => [o.name, o.id]));
+  const id = documentIds.get(operationName);
+  if (!id) throw new Error(`${operationName} is not in the trusted-documents manifest ${manifestFile}`);
+  return id;
+}
 
 async function send(operationName, variables = {}, { allow = [] } = {}) {
   const response = await fetch(`${gateway}/graphql`, {
@@ -317,7 +36,7 @@ async function send(operationName, variables = {}, { allow = [] } = {}) {
       'apollographql-client-name': 'e2e-job',
       ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
     },
-    body: JSON.stringify({ operationName, query: OPERATIONS[operationName], variables }),
+    body: JSON.stringify({ operationName, documentId: documentId(operationName), variables }),
   });
   const body = await response.json().catch(() => ({}));
   const codes = (body.errors ?? []).map((e) => e.extensions?.code);

@@ -1,52 +1,22 @@
-// Smoke test run by the smoke-test Job: the gateway is ready and answers a contract query
-// (ProductList from contract/storefront.graphql, verbatim: production enforces the
-// trusted-documents manifest, which admits exactly the contract's texts) without errors.
-// Exit 0 = pass.
-const gateway = (process.env.GATEWAY_URL ?? 'http://gateway:4000').replace(/\/$/, '');
+// Smoke test run by the smoke-test Job: the gateway is ready and answers the contract's
+// ProductList without errors. The operation is sent by its id in the gateway's own
+// trusted-documents manifest (the ConfigMap mounted at TRUSTED_DOCUMENTS_FILE): production
+// enforces that manifest, and ids from it are accepted in every mode. Exit 0 = pass.
+import { readFileSync } from 'node:fs';
 
-export const query = `query ProductList($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
-  products(first: $first, after: $after, filter: $filter, sort: $sort) {
-    totalCount
-    pageInfo {
-      hasNextPage
-      endCursor
-    }
-    edges {
-      cursor
-      node {
-        ...ProductCard
-      }
-    }
-  }
-}
-fragment ProductCard on Product {
-  id
-  sku
-  slug
-  name
-  price {
-    ...MoneyParts
-  }
-  imageUrl
-  category {
-    id
-    slug
-    name
-  }
-  inStock
-}
-fragment MoneyParts on Money {
-  amount
-  currency
-}`;
+const gateway = (process.env.GATEWAY_URL ?? 'http://gateway:4000').replace(/\/$/, '');
+const manifestFile = process.env.TRUSTED_DOCUMENTS_FILE ?? '/etc/shop/trusted-documents/trusted-documents.json';
 
 async function main() {
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const documentId = manifest.operations.find((operation) => operation.name === 'ProductList')?.id;
+  if (!documentId) throw new Error(`ProductList is not in the trusted-documents manifest ${manifestFile}`);
   const ready = await fetch(`${gateway}/ready`);
   if (ready.status !== 200) throw new Error(`GET /ready answered ${ready.status}: ${await ready.text()}`);
   const response = await fetch(`${gateway}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': `smoke-test-${Date.now()}` },
-    body: JSON.stringify({ operationName: 'ProductList', query, variables: { first: 5 } }),
+    headers: { 'content-type': 'application/json', 'x-request-id': `smoke-test-${Date.now()}`, 'apollographql-client-name': 'smoke-test' },
+    body: JSON.stringify({ operationName: 'ProductList', documentId, variables: { first: 5 } }),
   });
   const body = await response.json();
   if (response.status !== 200) throw new Error(`POST /graphql answered ${response.status}: ${JSON.stringify(body)}`);
