@@ -35,6 +35,7 @@ import { perRequest, type CpuSplit } from './lib/meter';
 import { parseOptions } from './lib/options';
 import { startProcess, type BenchProcess } from './lib/processes';
 import { summariseProfiles } from './lib/profile';
+import { runSoak, soakPlan } from './lib/soak';
 import { ADMIN, Stack, statementsPerRequest, SUBGRAPHS, type Subgraph } from './lib/stack';
 import { median, percentile, round } from './lib/stats';
 
@@ -55,7 +56,7 @@ const plan = {
 };
 
 // Every loop below is bounded; this is the last resort if something hangs anyway.
-const WATCHDOG_MS = (QUICK ? 15 : options.baseline ? 60 : 40) * 60_000;
+const WATCHDOG_MS = (options.soak ? options.soak + 15 : QUICK ? 15 : options.baseline ? 60 : 40) * 60_000;
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 /** 1-minute load average: the machine is shared, so every line says how busy it was. */
@@ -104,7 +105,18 @@ async function main() {
       log('building (npx turbo run build)');
       execFileSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
     }
-    if (options.baseline || options.tracing) await abRun(run);
+    if (options.soak)
+      await runSoak({
+        plan: soakPlan(options.soak, options.soakUsers, options.soakSnapshots),
+        root: ROOT,
+        supergraphPath: currentSupergraphPath(),
+        logDir,
+        resultsDir: RESULTS,
+        stamp,
+        log,
+        cleanup: run.cleanup,
+      });
+    else if (options.baseline || options.tracing) await abRun(run);
     else await peersRun(run);
   } finally {
     await runCleanup();

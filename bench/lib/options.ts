@@ -32,10 +32,16 @@ export interface BenchOptions {
   seconds: number | null;
   /** Phases to run (default all): catalog, checkout, scale. */
   phases: Set<string>;
+  /** Soak: mixed storefront traffic for this many minutes with every service's memory sampled (lib/soak.ts). */
+  soak: number | null;
+  /** With --soak: virtual users (default 16). */
+  soakUsers: number | null;
+  /** With --soak: heap snapshots of every Node service at the end of the warm-up and at the end. */
+  soakSnapshots: boolean;
 }
 
-const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing'] as const;
-const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases'] as const;
+const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing', '--soak-snapshots'] as const;
+const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -75,5 +81,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     rounds: number('--rounds'),
     seconds: number('--seconds'),
     phases,
+    // Bounded like everything else: at most 3 hours.
+    soak: values.has('--soak') ? Math.min(180, number('--soak')!) : null,
+    soakUsers: number('--soak-users'),
+    soakSnapshots: flags.has('--soak-snapshots'),
   };
 }

@@ -41,20 +41,27 @@ export async function startProcess(options: {
   });
   closeSync(fd);
   const url = `http://127.0.0.1:${options.port}${options.graphqlPath ?? '/graphql'}`;
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}; see ${options.logFile}`);
-      if (options.ready) return options.ready(child);
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ __typename }' }),
-      });
-      return response.ok || response.status === 403;
-    },
-    `${options.name} to answer on ${url}`,
-    60_000,
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}; see ${options.logFile}`);
+        if (options.ready) return options.ready(child);
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+        return response.ok || response.status === 403;
+      },
+      `${options.name} to answer on ${url}`,
+      // Generous: on the shared 2 cores a start-up can take a minute and more.
+      120_000,
+    );
+  } catch (error) {
+    // Nobody will own a process that never came up: it must not outlive the run (and its database).
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     name: options.name,
     pid: child.pid!,

@@ -35,6 +35,8 @@ export interface StackOptions {
   profileDir?: string;
   /** Extra environment of every process of the stack (--tracing: the OTEL_* variables). */
   env?: Record<string, string>;
+  /** Extra node arguments per process, by name (a subgraph's, or a gateway's key): --soak's heap snapshots. */
+  nodeArgs?: (name: string) => string[];
   log: (line: string) => void;
 }
 
@@ -136,7 +138,7 @@ export class Stack {
     this.subgraphs[name] = await startProcess({
       name: this.name(name),
       command: process.execPath,
-      args: [...profile, path.join(options.root, 'subgraphs', name, 'dist', 'index.js')],
+      args: [...profile, ...(options.nodeArgs?.(name) ?? []), path.join(options.root, 'subgraphs', name, 'dist', 'index.js')],
       env: this.subgraphEnv(name),
       port: this.ports[name],
       logFile: path.join(options.logDir, `${this.name(name)}.log`),
@@ -149,7 +151,7 @@ export class Stack {
     const process_ = await startProcess({
       name: this.name(spec.key),
       command: process.execPath,
-      args: [...(spec.nodeArgs ?? []), spec.entry ?? path.join(options.root, 'gateway', 'dist', 'index.js')],
+      args: [...(spec.nodeArgs ?? []), ...(options.nodeArgs?.(spec.key) ?? []), spec.entry ?? path.join(options.root, 'gateway', 'dist', 'index.js')],
       env: this.gatewayEnv(spec.cache),
       port: await freePort(),
       logFile: path.join(options.logDir, `${this.name(spec.key)}.log`),
