@@ -277,7 +277,7 @@ export async function startGateway(
     }),
   );
 
-  const { server, port } = await listen(app, config.PORT, config.HOST);
+  const { server, port } = await listen(base.handler, config.PORT, config.HOST);
   logger.info(
     {
       port,

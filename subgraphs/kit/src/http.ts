@@ -1,5 +1,5 @@
-import type { Server } from 'node:http';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import express, { type Express } from 'express';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { acceptRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context';
@@ -8,6 +8,10 @@ import { activeSpan, recordError } from './telemetry';
 /**
  * The HTTP skeleton every process shares (gateway included): request ids, one access log
  * line per request, request metrics, /health, /ready and /metrics outside the GraphQL pipeline.
+ *
+ * It is a bare `node:http` listener (`handler`) in front of an express app: the bookkeeping
+ * above runs there for every request, then a route registered with `direct` (a subgraph's
+ * POST /graphql, the hot path) is served without express, and everything else goes to `app`.
  */
 export interface HttpBaseOptions {
   logger: Logger;
@@ -18,14 +22,24 @@ export interface HttpBaseOptions {
   dependencies?: Record<string, () => Promise<string>>;
 }
 
+/**
+ * Serves one request without express. `fallback` hands it to the express app instead (a
+ * request the direct handler does not take: another content type, a compressed body ...).
+ */
+export type DirectHandler = (req: IncomingMessage, res: ServerResponse, fallback: () => void) => void;
+
 export interface HttpBase {
   app: Express;
+  /** What the server listens with (`listen(base.handler, ...)`): bookkeeping, then a direct route or `app`. */
+  handler: RequestListener;
+  /** Serves `method` on exactly `path` (no query string match needed) with `handle` instead of express. */
+  direct(method: string, path: string, handle: DirectHandler): void;
   /** Set when shutting down so /ready fails and load balancers stop sending traffic. */
   markDraining(): void;
 }
 
-declare module 'express-serve-static-core' {
-  interface Request {
+declare module 'node:http' {
+  interface IncomingMessage {
     requestId: string;
     startedAt: bigint;
     /** Filled by GraphQL handlers so the access log and metrics can name the operation. */
@@ -33,30 +47,42 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The path of a request URL, without its query string. */
+export const pathOf = (url: string | undefined): string => {
+  if (!url) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+};
+
 export function createHttpBase(options: HttpBaseOptions): HttpBase {
   const { logger, metrics } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   let draining = false;
+  const directRoutes = new Map<string, DirectHandler>();
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    req.requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
+  const handler: RequestListener = (req, res) => {
+    const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
+    req.requestId = requestId;
     req.startedAt = process.hrtime.bigint();
-    res.setHeader(REQUEST_ID_HEADER, req.requestId);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     // The server span (when tracing) carries the request id, so a trace leads to its log lines.
-    activeSpan()?.setAttribute('request.id', req.requestId);
+    activeSpan()?.setAttribute('request.id', requestId);
+    // Express rewrites req.url inside a mounted router; the path is taken before it does.
+    const path = pathOf(req.url);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - req.startedAt) / 1e9;
-      const route = req.route?.path ?? (req.path.startsWith('/internal/') ? '/internal' : req.path === '/graphql' ? '/graphql' : 'other');
-      const labels = { method: req.method, route: String(route), status: String(res.statusCode) };
+      const expressRoute = (req as Partial<express.Request>).route as { path?: unknown } | undefined;
+      const route = expressRoute?.path ?? (path.startsWith('/internal/') ? '/internal' : path === '/graphql' ? '/graphql' : 'other');
+      const labels = { method: req.method ?? 'GET', route: String(route), status: String(res.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
       if (route === '/health' || route === '/ready' || route === '/metrics') return;
       const line = {
-        requestId: req.requestId,
+        requestId,
         method: req.method,
-        path: req.path,
+        path,
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e4) / 10,
         operation: req.operationName,
@@ -64,8 +90,12 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
       if (res.statusCode >= 500) logger.error(line, 'request failed');
       else logger.info(line, 'request');
     });
-    runInRequestScope({ requestId: req.requestId }, next);
-  });
+    const direct = directRoutes.get(`${req.method} ${path}`);
+    runInRequestScope({ requestId }, () => {
+      if (direct) direct(req, res, () => app(req, res));
+      else app(req, res);
+    });
+  };
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -100,29 +130,81 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
 
   return {
     app,
+    handler,
+    direct(method, path, handle) {
+      directRoutes.set(`${method.toUpperCase()} ${path}`, handle);
+    },
     markDraining() {
       draining = true;
     },
   };
 }
 
+/** Writes a JSON answer on a bare node:http response (what express's `res.status().json()` writes). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 /** Sends a GraphQL-shaped error without entering the GraphQL pipeline (401, 413, 429 ...). */
 export function sendGraphQLError(
-  res: Response,
+  res: ServerResponse,
   status: number,
   code: string,
   message: string,
   extensions: Record<string, unknown> = {},
 ) {
   recordError(activeSpan(), undefined, code);
-  res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
+  sendJson(res, status, { errors: [{ message, extensions: { code, ...extensions } }] });
+}
+
+/** A request body larger than the route allows (answered 413). */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body larger than ${limit} bytes`);
+  }
+}
+
+/**
+ * The whole body of a request as text, refused with BodyTooLargeError past `limit` bytes
+ * (by its content-length before reading, or while reading when it has none).
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new BodyTooLargeError(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('request aborted')));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+  });
 }
 
 /** Starts listening; resolves with the bound port (0 picks a free one, as tests do). */
-export function listen(app: Express, port: number, host: string): Promise<{ server: Server; port: number }> {
+export function listen(handler: RequestListener, port: number, host: string): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => {
-      if (error) return reject(error);
+    const server = createServer(handler);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
       const address = server.address();
       resolve({ server, port: typeof address === 'object' && address ? address.port : port });
     });

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import express, { type Request, type Response } from 'express';
+import express, { type Response } from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode, UnauthenticatedError } from './errors';
-import { closeServer, createHttpBase, listen, sendGraphQLError } from './http';
+import { BodyTooLargeError, closeServer, createHttpBase, listen, pathOf, readBody, sendGraphQLError } from './http';
 import type { Logger } from './logger';
 import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
@@ -58,6 +58,9 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The largest GraphQL request body a subgraph reads (the gateway's own limit is lower). */
+const GRAPHQL_BODY_LIMIT = 1024 * 1024;
+
 export function loadTypeDefs(file: string): DocumentNode {
   return parse(readFileSync(file, 'utf8'));
 }
@@ -88,12 +91,12 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
   const { app } = base;
 
   const serviceTokens = new ServiceTokenVerifier(runtime.serviceTokens, name);
-  const authenticate = (req: Request) => {
+  const authenticate = (req: IncomingMessage) => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new UnauthenticatedError('This service only answers requests from the platform (no service token)');
     return serviceTokens.verify(token);
   };
-  const baseContext = (req: Request, call: { caller: string; identity: Identity }): ServiceContext => ({
+  const baseContext = (req: IncomingMessage, call: { caller: string; identity: Identity }): ServiceContext => ({
     requestId: req.requestId,
     identity: call.identity,
     caller: call.caller,
@@ -147,6 +150,64 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
     ],
   });
   await apollo.start();
+  // The hot path: POST /graphql with a JSON body is served straight from node:http (no express
+  // router, no body-parser); anything else sent to /graphql (GET, another content type, a
+  // compressed body) takes the express route below, which answers as before.
+  base.direct('POST', '/graphql', (req, res, fallback) => {
+    const type = req.headers['content-type'];
+    const encoding = req.headers['content-encoding'];
+    if (!type?.startsWith('application/json') || (encoding !== undefined && encoding !== 'identity')) return fallback();
+    void serveGraphQL(req, res);
+  });
+  const serveGraphQL = async (req: IncomingMessage, res: ServerResponse) => {
+    let call: { caller: string; identity: Identity };
+    try {
+      call = authenticate(req);
+    } catch (error) {
+      req.resume();
+      sendGraphQLError(res, 401, ErrorCode.UNAUTHENTICATED, error instanceof Error ? error.message : 'Unauthenticated');
+      return;
+    }
+    try {
+      let body: unknown;
+      try {
+        const text = await readBody(req, GRAPHQL_BODY_LIMIT);
+        body = text === '' ? {} : JSON.parse(text);
+      } catch (error) {
+        // The contract's answers, as the gateway gives them (gateway/src/http/body-errors.ts).
+        if (error instanceof BodyTooLargeError)
+          sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${GRAPHQL_BODY_LIMIT} bytes`);
+        else if (error instanceof SyntaxError) sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+        else res.destroy();
+        return;
+      }
+      const operationName = (body as { operationName?: unknown } | null)?.operationName;
+      if (typeof operationName === 'string') req.operationName = operationName;
+      const headers = new HeaderMap();
+      for (const name in req.headers) {
+        const value = req.headers[name];
+        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      }
+      const url = req.url ?? '/graphql';
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: 'POST', headers, search: url.slice(pathOf(url).length), body },
+        context: async () => spec.context(baseContext(req, call)),
+      });
+      for (const [name, value] of response.headers) res.setHeader(name, value);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === 'complete') {
+        res.setHeader('content-length', Buffer.byteLength(response.body.string));
+        res.end(response.body.string);
+        return;
+      }
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    } catch (error) {
+      logger.error({ err: error }, 'graphql request failed');
+      if (!res.headersSent) sendGraphQLError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, production ? 'internal error' : String(error));
+      else res.destroy();
+    }
+  };
   const graphqlHandler = expressMiddleware(apollo, {
     context: async ({ req }) => spec.context(baseContext(req, req.serviceCall!)),
   });
@@ -161,11 +222,11 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
         sendGraphQLError(res, 401, ErrorCode.UNAUTHENTICATED, message);
       }
     },
-    express.json({ limit: '1mb' }),
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
     graphqlHandler,
   );
 
-  const { server, port } = await listen(app, config.PORT, config.HOST);
+  const { server, port } = await listen(base.handler, config.PORT, config.HOST);
   logger.info({ port }, `${name} subgraph listening`);
   let stopping: Promise<void> | undefined;
   return {
