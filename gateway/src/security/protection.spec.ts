@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { contractOperation, postGraphQL } from '@shop/kit/testing';
 import { startUsersStack, type Stack } from '../testing/stack';
 
@@ -59,6 +60,28 @@ describe('operation limits (defaults)', () => {
       body: JSON.stringify({ query: `{ me { id } } # ${'x'.repeat(1_100_000)}` }),
     });
     expect(result.status).toBe(413);
+  });
+
+  it('answers a compressed body (the express route) as it answers plain JSON (read straight from node:http)', async () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const plain = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'plain-1' },
+      body,
+    });
+    const compressed = await fetch(stack.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-request-id': 'gzip-1' },
+      body: gzipSync(body),
+    });
+    for (const [response, requestId] of [
+      [plain, 'plain-1'],
+      [compressed, 'gzip-1'],
+    ] as const) {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-request-id')).toBe(requestId);
+      expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
+    }
   });
 
   it('answers malformed requests with BAD_REQUEST, bad documents with parse/validation codes', async () => {

@@ -198,6 +198,83 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/**
+ * Whether a request's body is plain JSON a direct route can read itself: `application/json`
+ * (utf-8 or no charset), not compressed. Anything else is left to express, which answers it
+ * as it always did.
+ */
+export function plainJsonRequest(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') return false;
+  const type = req.headers['content-type'];
+  if (type === 'application/json') return true;
+  if (!type?.startsWith('application/json')) return false;
+  const [media, ...parameters] = type.split(';');
+  if (media.trim().toLowerCase() !== 'application/json') return false;
+  return parameters.every((parameter) => /^\s*charset="?utf-8"?\s*$/i.test(parameter));
+}
+
+/**
+ * Reads and parses a JSON body for a direct route; when it cannot, answers the contract's
+ * error itself (413 BAD_REQUEST over `limit`, 400 BAD_REQUEST when it is not JSON: what the
+ * gateway answers for express.json's failures) and returns undefined. An empty body is `{}`,
+ * as express.json makes it.
+ */
+export async function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<{ value: unknown } | undefined> {
+  let text: string;
+  try {
+    text = await readBody(req, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${limit} bytes`);
+    else res.destroy(); // the client went away mid-body
+    return undefined;
+  }
+  if (text === '') return { value: {} };
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+    return undefined;
+  }
+}
+
+export type Middleware = (req: express.Request, res: express.Response, next: (error?: unknown) => void) => unknown;
+
+/**
+ * Runs express middlewares on a request a direct route took, in order, without express's
+ * router: req and res become express's (res.status().json(), req.ip with the app's `trust
+ * proxy`, req.query), as `app.handle` makes them. A middleware that passes an error (or
+ * throws, or rejects) ends the chain in `onError`; so does a chain that nobody answered.
+ */
+export function runMiddlewares(
+  app: Express,
+  req: IncomingMessage,
+  res: ServerResponse,
+  middlewares: readonly Middleware[],
+  onError: (error: unknown) => void,
+): void {
+  const request = req as express.Request;
+  const response = res as express.Response;
+  request.res = response;
+  response.req = request;
+  Object.setPrototypeOf(req, app.request);
+  Object.setPrototypeOf(res, app.response);
+  if (!response.locals) response.locals = Object.create(null) as express.Response['locals'];
+  let index = 0;
+  const next = (error?: unknown): void => {
+    if (error !== undefined) return onError(error);
+    const middleware = middlewares[index++];
+    if (!middleware) return onError(new Error(`no handler answered ${req.method} ${req.url}`));
+    try {
+      const result = middleware(request, response, next) as Promise<unknown> | undefined;
+      if (result && typeof result.then === 'function') result.then(undefined, (rejected: unknown) => next(rejected ?? new Error('rejected')));
+    } catch (thrown) {
+      next(thrown);
+    }
+  };
+  next();
+}
+
 /** Starts listening; resolves with the bound port (0 picks a free one, as tests do). */
 export function listen(handler: RequestListener, port: number, host: string): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@ import express, { type Response } from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode, UnauthenticatedError } from './errors';
-import { BodyTooLargeError, closeServer, createHttpBase, listen, pathOf, readBody, sendGraphQLError } from './http';
+import { closeServer, createHttpBase, listen, pathOf, plainJsonRequest, readJsonBody, sendGraphQLError } from './http';
 import type { Logger } from './logger';
 import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
@@ -154,9 +154,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
   // router, no body-parser); anything else sent to /graphql (GET, another content type, a
   // compressed body) takes the express route below, which answers as before.
   base.direct('POST', '/graphql', (req, res, fallback) => {
-    const type = req.headers['content-type'];
-    const encoding = req.headers['content-encoding'];
-    if (!type?.startsWith('application/json') || (encoding !== undefined && encoding !== 'identity')) return fallback();
+    if (!plainJsonRequest(req)) return fallback();
     void serveGraphQL(req, res);
   });
   const serveGraphQL = async (req: IncomingMessage, res: ServerResponse) => {
@@ -169,18 +167,9 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
       return;
     }
     try {
-      let body: unknown;
-      try {
-        const text = await readBody(req, GRAPHQL_BODY_LIMIT);
-        body = text === '' ? {} : JSON.parse(text);
-      } catch (error) {
-        // The contract's answers, as the gateway gives them (gateway/src/http/body-errors.ts).
-        if (error instanceof BodyTooLargeError)
-          sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${GRAPHQL_BODY_LIMIT} bytes`);
-        else if (error instanceof SyntaxError) sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
-        else res.destroy();
-        return;
-      }
+      const read = await readJsonBody(req, res, GRAPHQL_BODY_LIMIT);
+      if (!read) return;
+      const body = read.value;
       const operationName = (body as { operationName?: unknown } | null)?.operationName;
       if (typeof operationName === 'string') req.operationName = operationName;
       const headers = new HeaderMap();
