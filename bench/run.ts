@@ -43,9 +43,10 @@ const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
 const options = parseOptions(process.argv.slice(2));
 const QUICK = options.quick;
-const COMPARE_ENTRY = options.compare;
-const COMPARE_CACHED = options.compareCached;
 const GATEWAY_ENTRY = options.gatewayEntry ?? path.join(ROOT, 'gateway', 'dist', 'index.js');
+// --heap-ab: the same build as B, without the container's heap bound (bench/lib/heap.ts).
+const COMPARE_ENTRY = options.compare ?? (options.heapAb ? GATEWAY_ENTRY : null);
+const COMPARE_CACHED = options.compareCached;
 
 const plan = {
   ...(QUICK
@@ -485,7 +486,7 @@ async function peersRun(run: Run) {
     gateways: [
       { key: 'ours', cache: false, entry: GATEWAY_ENTRY, nodeArgs: cpuProf('uncached') },
       { key: 'oursCached', cache: true, entry: GATEWAY_ENTRY, nodeArgs: cpuProf('cached') },
-      ...(COMPARE_ENTRY ? [{ key: 'oursB', cache: COMPARE_CACHED, entry: COMPARE_ENTRY }] : []),
+      ...(COMPARE_ENTRY ? [{ key: 'oursB', cache: COMPARE_CACHED, entry: COMPARE_ENTRY, unbounded: options.heapAb }] : []),
     ],
     profileDir: options.profile ? profileDir : undefined,
     log,

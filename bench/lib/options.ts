@@ -21,6 +21,8 @@ export interface BenchOptions {
   compare: string | null;
   /** With --compare: both builds with a warm response cache. */
   compareCached: boolean;
+  /** A/B of our gateway with its container's heap bound (A, as deployed) and without it (B); like --compare. */
+  heapAb: boolean;
   /** Start everything, wait this many seconds, stop (for profiling by hand). */
   hold: number | null;
   /** A/B of the whole stack: this git ref built in a worktree under /tmp, run alternately with the working tree. */
@@ -40,7 +42,7 @@ export interface BenchOptions {
   soakSnapshots: boolean;
 }
 
-const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing', '--soak-snapshots'] as const;
+const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing', '--soak-snapshots', '--heap-ab'] as const;
 const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
@@ -75,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     gatewayEntry: file('--gateway-entry'),
     compare: file('--compare'),
     compareCached: flags.has('--compare-cached'),
+    heapAb: flags.has('--heap-ab'),
     hold: values.has('--hold') ? Math.min(1800, number('--hold') ?? 300) : null,
     baseline: values.get('--baseline') ?? null,
     tracing: flags.has('--tracing'),

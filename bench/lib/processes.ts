@@ -54,8 +54,8 @@ export async function startProcess(options: {
         return response.ok || response.status === 403;
       },
       `${options.name} to answer on ${url}`,
-      // Generous: on the shared 2 cores a start-up can take a minute and more.
-      120_000,
+      // Generous: on the shared 2 cores (load average 20-50) a start-up has taken over two minutes.
+      240_000,
     );
   } catch (error) {
     // Nobody will own a process that never came up: it must not outlive the run (and its database).

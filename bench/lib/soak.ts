@@ -13,7 +13,7 @@
  * counted as expected.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { contractOperation, createTestKeys } from '@shop/kit/testing';
@@ -233,13 +233,20 @@ export async function runSoak(options: {
   const snapshot = async (when: string) => {
     if (!plan.heapSnapshots) return;
     log(`soak: heap snapshots (${when}) into ${heapDir}`);
+    // One service at a time: writing a snapshot stalls its process (and doubles its memory) for a while.
     for (const name of SERVICES) {
       const dir = path.join(heapDir, name);
-      const before = readdirSync(dir).length;
+      const before = new Set(readdirSync(dir));
       process.kill(processes[name].pid, 'SIGUSR2');
-      // The process writes the snapshot synchronously; wait (bounded) until the file is there and complete.
-      for (let i = 0; i < 240 && readdirSync(dir).length === before; i++) await sleep(250);
-      await sleep(1000);
+      // The file appears at once and fills for up to a minute or more: wait (bounded) until its size stays put.
+      let size = -1;
+      for (let i = 0; i < 300; i++) {
+        await sleep(1000);
+        const file = readdirSync(dir).find((f) => !before.has(f));
+        const now = file ? statSync(path.join(dir, file)).size : 0;
+        if (now > 0 && now === size) break;
+        size = now;
+      }
     }
     snapshotsTaken++;
   };

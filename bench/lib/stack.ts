@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, freePort, TEST_DATABASE_URL, uniqueRedisPrefix, type TestDatabase, type TestKeys } from '@shop/kit/testing';
+import { containerNodeOptions } from './heap';
 import { StackMeter, type CpuSplit, type MeteredPart } from './meter';
 import { healthy, startProcess, startRedisServer, type BenchProcess } from './processes';
 
@@ -19,6 +20,8 @@ export interface GatewaySpec {
   /** Entry file (default <root>/gateway/dist/index.js). */
   entry?: string;
   nodeArgs?: string[];
+  /** Without the container's heap bound (NODE_OPTIONS of kustomize/base): --heap-ab's B side. */
+  unbounded?: boolean;
 }
 
 export interface StackOptions {
@@ -86,9 +89,16 @@ export class Stack {
     };
   }
 
+  /** As its container runs it: the heap bound of kustomize/base/<name>.yaml, when that tree sets one. */
+  private nodeOptions(name: string): Record<string, string> {
+    const value = containerNodeOptions(this.options.root, name);
+    return value ? { NODE_OPTIONS: value } : {};
+  }
+
   subgraphEnv(name: Subgraph): Record<string, string> {
     return {
       ...this.common(),
+      ...this.nodeOptions(name),
       ...this.options.keys.envFor(name),
       // The subgraphs are the same for every gateway; warn keeps their logging off the 2 cores.
       LOG_LEVEL: 'warn',
@@ -97,9 +107,10 @@ export class Stack {
     };
   }
 
-  gatewayEnv(cache: boolean): Record<string, string> {
+  gatewayEnv(cache: boolean, unbounded = false): Record<string, string> {
     return {
       ...this.common(),
+      ...(unbounded ? {} : this.nodeOptions('gateway')),
       ...this.options.keys.envFor('gateway'),
       // As in production: token verification, rate limits (raised so the bench is not
       // throttled), operation limits at their defaults, info-level request logs.
@@ -152,7 +163,7 @@ export class Stack {
       name: this.name(spec.key),
       command: process.execPath,
       args: [...(spec.nodeArgs ?? []), ...(options.nodeArgs?.(spec.key) ?? []), spec.entry ?? path.join(options.root, 'gateway', 'dist', 'index.js')],
-      env: this.gatewayEnv(spec.cache),
+      env: this.gatewayEnv(spec.cache, spec.unbounded),
       port: await freePort(),
       logFile: path.join(options.logDir, `${this.name(spec.key)}.log`),
     });
@@ -165,7 +176,8 @@ export class Stack {
     // With the stack's own Redis and key prefix: the seed bumps the catalog version the stack reads.
     for (const name of ['products', 'inventory'] as const)
       execFileSync(process.execPath, [path.join(this.options.root, 'subgraphs', name, 'dist', 'seed.js'), '--products', String(products)], {
-        env: { PATH: process.env.PATH ?? '', ...this.subgraphEnv(name) },
+        // The seed is a command, not the service: no service heap bound (its Job has its own).
+        env: { PATH: process.env.PATH ?? '', ...this.subgraphEnv(name), NODE_OPTIONS: '' },
         stdio: ['ignore', 'ignore', 'inherit'],
         timeout: 600_000,
       });

@@ -129,10 +129,11 @@ describe.each(OVERLAYS)('overlay %s: service environments', (overlay) => {
       for (const [name, schema] of Object.entries(shape))
         if (!hasDefault(schema) && !provided.has(name) && !NOT_IN_KUBERNETES[service]?.[name])
           problems.push(`${id}: ${name} is read by ${service}, has no default, and is not provided`);
-      // OTEL_* go to the OpenTelemetry SDK (kit/src/tracing.ts), not to the config shape.
-      const otel = new Set<string>(OTEL_VARIABLES);
+      // OTEL_* go to the OpenTelemetry SDK (kit/src/tracing.ts) and NODE_OPTIONS to node itself
+      // (the heap bound, policy.spec.ts), not to the config shape.
+      const runtime = new Set<string>([...OTEL_VARIABLES, 'NODE_OPTIONS']);
       for (const name of provided.keys())
-        if (!(name in shape) && !otel.has(name)) problems.push(`${id}: sets ${name}, which ${service} does not read`);
+        if (!(name in shape) && !runtime.has(name)) problems.push(`${id}: sets ${name}, which ${service} does not read`);
       for (const name of Object.keys(NOT_IN_KUBERNETES[service] ?? {}))
         if (provided.has(name)) problems.push(`${id}: ${name} is listed as not set in Kubernetes, yet set`);
     }

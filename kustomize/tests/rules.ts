@@ -1,3 +1,4 @@
+import { quantity } from './k8s-util';
 import { ADMIN_KINDS, allContainers, workloads, type K8sObject } from './render';
 
 /**
@@ -46,6 +47,30 @@ function selectorOf(object: K8sObject): Record<string, string> | undefined {
   if (object.kind === 'Service') return object.spec?.selector;
   if (['Deployment', 'StatefulSet', 'DaemonSet', 'PodDisruptionBudget'].includes(object.kind)) return object.spec?.selector?.matchLabels;
   return undefined;
+}
+
+/**
+ * The share of a container's memory limit its V8 heap may take (old generation plus the young
+ * one, three semi-spaces): the rest is code, thread stacks, socket and TLS buffers and native
+ * memory (pg, ioredis), 60-100 MiB in these services.
+ */
+export const HEAP_SHARE = { min: 0.25, max: 0.6 };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const runsNode = (container: any) => container.command?.[0] === 'node' || (!container.command && container.args?.[0] === 'node');
+
+/** The heap a container's node flags allow, in MiB (old generation + 3 semi-spaces); null when either flag is missing. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function heapBound(container: any): { old: number; semi: number; total: number } | null {
+  const nodeOptions = (container.env ?? []).find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  const flags = [...String(nodeOptions).split(/\s+/), ...(container.command ?? []), ...(container.args ?? [])];
+  const flag = (name: string) => {
+    const value = flags.map((f) => new RegExp(`^--${name}=(\\d+)$`).exec(f)?.[1]).find(Boolean);
+    return value === undefined ? null : Number(value);
+  };
+  const old = flag('max-old-space-size');
+  const semi = flag('max-semi-space-size');
+  return old === null || semi === null ? null : { old, semi, total: old + 3 * semi };
 }
 
 export const RULES: Rule[] = [
@@ -166,6 +191,32 @@ export const RULES: Rule[] = [
     },
     breaks(objects) {
       delete firstWorkload(objects).template.spec.containers[0].resources.limits;
+    },
+  },
+  {
+    id: 'node-heap-bound',
+    description:
+      'every Node container bounds its heap (--max-old-space-size and --max-semi-space-size in NODE_OPTIONS or its args) to ' +
+      `${HEAP_SHARE.min * 100}-${HEAP_SHARE.max * 100} % of its memory limit: Node 20 sizes the heap from the machine, not the cgroup, so an ` +
+      'unbounded one grows until the kernel kills the pod instead of collecting garbage',
+    check(objects) {
+      const problems: string[] = [];
+      for (const { id: where, template } of workloads(objects))
+        for (const { container } of allContainers(template.spec)) {
+          if (!runsNode(container)) continue;
+          const at = `${where} container ${container.name}`;
+          const heap = heapBound(container);
+          const limit = container.resources?.limits?.memory ? quantity(container.resources.limits.memory) / 2 ** 20 : null;
+          if (!heap) problems.push(`${at}: no --max-old-space-size and --max-semi-space-size`);
+          else if (limit === null) problems.push(`${at}: a heap bound without a memory limit`);
+          else if (heap.total > HEAP_SHARE.max * limit || heap.total < HEAP_SHARE.min * limit)
+            problems.push(`${at}: heap ${heap.total} MiB (old ${heap.old} + 3 x semi ${heap.semi}) is not ${HEAP_SHARE.min * 100}-${HEAP_SHARE.max * 100} % of its limit ${limit} MiB`);
+        }
+      return problems;
+    },
+    breaks(objects) {
+      const container = firstWorkload(objects).template.spec.containers[0];
+      container.env = (container.env ?? []).filter((e: { name: string }) => e.name !== 'NODE_OPTIONS');
     },
   },
   {
