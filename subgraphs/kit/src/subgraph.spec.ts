@@ -39,7 +39,9 @@ describe('startSubgraph: the GraphQL edge', () => {
     service = await startSubgraph(runtime, {
       typeDefs: parse(`
         extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-        type Query { whoAmI: Caller! }
+        enum CacheControlScope { PUBLIC PRIVATE }
+        directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
+        type Query { whoAmI: Caller! @cacheControl(maxAge: 60) }
         type Caller { caller: String!, requestId: String!, scopeRequestId: String }
       `),
       resolvers: {
@@ -76,6 +78,12 @@ describe('startSubgraph: the GraphQL edge', () => {
     expect(await response.json()).toEqual({
       data: { whoAmI: { caller: 'gateway', requestId: 'edge-test-1', scopeRequestId: 'edge-test-1' } },
     });
+  });
+
+  it('computes no cache-control header: the gateway takes policies from the hints in the SDL itself', async () => {
+    const response = await post(query, { authorization: `Bearer ${token()}` });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBeNull();
   });
 
   it('refuses a request without a service token with the contract error, before reading the body', async () => {

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -144,6 +148,10 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      // The gateway computes every cache policy itself from the subgraphs' @cacheControl hints
+      // (docs/caching.md); Apollo's plugin would wrap every resolver of every request to compute
+      // a cache-control header nobody reads.
+      ApolloServerPluginCacheControlDisabled(),
       metricsPlugin(metrics) as ApolloServerPlugin<Ctx>,
       malformedInputPlugin() as ApolloServerPlugin<Ctx>,
       tracingPlugin() as ApolloServerPlugin<Ctx>,
