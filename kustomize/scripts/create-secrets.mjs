@@ -15,8 +15,11 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const SUBGRAPHS = ['users', 'products', 'inventory', 'orders', 'payments'];
-/** Services that call another's internal API and so sign service tokens (payments: its sweeper asks orders). */
-const SIGNERS = ['gateway', 'orders', 'payments'];
+/**
+ * Services that call another's internal API and so sign service tokens (payments: its sweeper
+ * asks orders; inventory: setStock asks products whether the product exists).
+ */
+const SIGNERS = ['gateway', 'orders', 'payments', 'inventory'];
 
 function parseArgs(argv) {
   const options = { postgresHost: 'postgres', postgresPort: '5432', sslmode: '', redisUrl: '', existing: undefined };

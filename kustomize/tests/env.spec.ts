@@ -48,7 +48,6 @@ const NOT_IN_KUBERNETES: Partial<Record<ServiceName, Record<string, string>>> = 
     PASSWORD_HASH_CONCURRENCY: 'unset, users sizes its bcrypt queue by the CPUs it may use',
   },
   products: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
-  inventory: { SERVICE_TOKEN_PRIVATE_KEY: NO_SIGNING, SERVICE_TOKEN_KID: NO_SIGNING },
   payments: { FAULT_CRASH_AFTER_APPLY: 'fault injection for tests only' },
   orders: { FAULT_CRASH_AFTER: 'fault injection for tests only' },
 };
@@ -173,7 +172,7 @@ describe.each(OVERLAYS)('overlay %s: service environments', (overlay) => {
     }
   });
 
-  it('points the gateway, orders and payments at the in-cluster Services of the others', () => {
+  it('points the gateway, orders, payments and inventory at the in-cluster Services of the others', () => {
     const config = (service: string) =>
       find(objects(), 'ConfigMap', find(objects(), 'Deployment', service).spec.template.spec.containers[0].envFrom[0].configMapRef.name).data;
     const services = new Map(
@@ -186,6 +185,8 @@ describe.each(OVERLAYS)('overlay %s: service environments', (overlay) => {
       ['orders', ['PRODUCTS_URL', 'INVENTORY_URL', 'PAYMENTS_URL']],
       // The authorization sweeper asks orders which holds it will still capture.
       ['payments', ['ORDERS_URL']],
+      // setStock asks the catalog whether the product exists.
+      ['inventory', ['PRODUCTS_URL']],
     ] as const)
       for (const variable of variables) {
         const url = new URL(config(service)[variable]);

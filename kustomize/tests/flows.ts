@@ -37,6 +37,7 @@ export const FLOWS: Flow[] = [
   ...SUBGRAPHS.map((s) => ({ from: 'gateway', to: s, port: SERVICES[s], why: 'query planning' })),
   ...['products', 'inventory', 'payments'].map((s) => ({ from: 'orders', to: s, port: SERVICES[s], why: 'the checkout saga (internal APIs)' })),
   { from: 'payments', to: 'orders', port: SERVICES.orders, why: "the authorization sweeper asks which holds orders will still capture" },
+  { from: 'inventory', to: 'products', port: SERVICES.products, why: 'setStock asks whether the product exists' },
   ...[...SUBGRAPHS, 'postgres-backup', ...SEEDS].map((s) => ({ from: s, to: 'postgres', port: 5432, why: 'its database (and migrations)' })),
   ...['gateway', ...SUBGRAPHS, ...SEEDS].map((s) => ({ from: s, to: 'redis', port: 6379, why: 'caches, rate limits, session marks' })),
   ...Object.entries(SERVICES).map(([s, port]) => ({ from: 'prometheus', to: s, port, why: 'metrics scrape' })),

@@ -115,6 +115,7 @@ describe('every metric the dashboard and the alerts query', () => {
     const urls: Record<string, string> = {};
     for (const name of ['users', 'products', 'inventory', 'payments', 'orders'] as const) {
       const env = await withDatabase(name);
+      if (name === 'inventory') Object.assign(env, { PRODUCTS_URL: urls.products });
       if (name === 'orders') Object.assign(env, { PRODUCTS_URL: urls.products, INVENTORY_URL: urls.inventory, PAYMENTS_URL: urls.payments });
       const service = await starters[name](env);
       urls[name] = service.url;

@@ -125,7 +125,7 @@ describe('scripts/create-secrets.mjs', () => {
   it('generates matching key pairs, and database URLs that carry the password Postgres is initialised with', () => {
     const secrets = generatedSecrets('shop-test');
     const serviceKeys = parsePublicKeys(secrets.get('shop-platform-keys')!['service-token-public-keys'], 'SERVICE_TOKEN_PUBLIC_KEYS');
-    for (const signer of ['gateway', 'orders', 'payments']) {
+    for (const signer of ['gateway', 'orders', 'payments', 'inventory']) {
       const key = secrets.get(`shop-${signer}-signing-key`)!;
       expect(serviceKeys.has(key.kid)).toBe(true);
       expect(key.kid.startsWith(`${signer}.`)).toBe(true);
@@ -145,7 +145,7 @@ describe('scripts/create-secrets.mjs', () => {
 
   it('creates only what is missing, so a re-run never replaces a password Postgres was initialised with', () => {
     const all = [...generatedSecrets('shop-test').keys()];
-    expect(all).toHaveLength(14);
+    expect(all).toHaveLength(15);
     const first = all.find((n) => n.endsWith('-database'))!;
     expect([...generatedSecrets('shop-test', [], [first, 'shop-redis']).keys()].sort()).toEqual(all.filter((n) => n !== first && n !== 'shop-redis').sort());
     expect([...generatedSecrets('shop-test', [], all).keys()]).toEqual([]);
@@ -157,7 +157,7 @@ describe('scripts/create-secrets.mjs', () => {
       encoding: 'utf8',
     });
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/has shop-gateway-signing-key but not shop-platform-keys, shop-orders-signing-key, shop-payments-signing-key, shop-users-access-token-key/);
+    expect(run.stderr).toMatch(/has shop-gateway-signing-key but not shop-platform-keys, shop-orders-signing-key, shop-payments-signing-key, shop-inventory-signing-key, shop-users-access-token-key/);
     expect(run.stdout).toBe('');
   });
 

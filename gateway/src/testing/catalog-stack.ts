@@ -91,7 +91,16 @@ export async function startCatalogStack(
     PRODUCTS_CACHE_PREFIX: uniqueRedisPrefix('gwprod'),
   };
   let products = await startProducts(productsEnv);
-  const inventoryEnv = { ...common, ...subgraphRedis(), ...keys.envFor('inventory'), DATABASE_URL: inventoryDb.url };
+  // Inventory asks products whether a product exists (setStock) on its own path, so the
+  // gateway's proxies count only the gateway's calls; it follows products across restarts.
+  const productsForInventory = await TestProxy.start(products.url);
+  const inventoryEnv = {
+    ...common,
+    ...subgraphRedis(),
+    ...keys.envFor('inventory'),
+    DATABASE_URL: inventoryDb.url,
+    PRODUCTS_URL: productsForInventory.url,
+  };
   let inventory = await startInventory(inventoryEnv);
   const productsProxy = await TestProxy.start(products.url);
   const inventoryProxy = await TestProxy.start(inventory.url);
@@ -165,6 +174,7 @@ export async function startCatalogStack(
       await products.stop();
       products = await startProducts(productsEnv);
       productsProxy.retarget(products.url);
+      productsForInventory.retarget(products.url);
     },
     stopInventory: () => inventory.stop(),
     async startInventory() {
@@ -175,6 +185,7 @@ export async function startCatalogStack(
       for (const gateway of gateways) await gateway.stop();
       await productsProxy.stop();
       await inventoryProxy.stop();
+      await productsForInventory.stop();
       await Promise.all([users.stop(), products.stop(), inventory.stop()]);
       await Promise.all(dbs.map((db) => db.drop()));
     },

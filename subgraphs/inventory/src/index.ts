@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createRuntime, loadTypeDefs, runMain, startSubgraph, type KeyValueStore, type RunningService } from '@shop/kit';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { DataSource } from 'typeorm';
+import { CatalogClient } from './catalog';
 import type { InventoryContext } from './context';
 import { entities } from './entities';
 import { inventoryConfigShape } from './env';
@@ -33,7 +34,7 @@ export async function startInventory(env = process.env, options: StartInventoryO
   if (options.seedProducts)
     await seedStock(runtime.db.dataSource, { products: options.seedProducts, log: (line) => runtime.logger.info(line) });
   const services = {
-    stock: new StockService(),
+    stock: new StockService(new CatalogClient(runtime.clientFor('products', config.PRODUCTS_URL, config.SERVICE_TIMEOUT_MS))),
     reservations: new ReservationService({ defaultTtlSeconds: config.RESERVATION_TTL_SECONDS }),
   };
   const sweeper = new ReservationSweeper(services.reservations, { em: runtime.db.dataSource.manager }, {

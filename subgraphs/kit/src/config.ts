@@ -51,7 +51,7 @@ export const commonConfigShape = {
   DATA_DIR: z.string().default('.data'),
   /** JSON object {kid: PEM public key} of every service allowed to sign internal tokens. */
   SERVICE_TOKEN_PUBLIC_KEYS: z.string().optional(),
-  /** This service's own signing key (PEM, EC P-256), if it calls others (gateway, orders). */
+  /** This service's own signing key (PEM, EC P-256), if it calls others (gateway, orders, payments, inventory). */
   SERVICE_TOKEN_PRIVATE_KEY: z.string().optional(),
   /** kid of SERVICE_TOKEN_PRIVATE_KEY, "<service>.<version>" (e.g. gateway.2); rotate by adding a new kid. */
   SERVICE_TOKEN_KID: z.string().optional(),

@@ -60,8 +60,11 @@ export interface DevKeyring {
   services: Record<string, KeyPairPem>;
 }
 
-/** Services that call others and so sign service tokens (payments asks orders which holds to void). */
-export const SIGNING_SERVICES = ['gateway', 'orders', 'payments'] as const;
+/**
+ * Services that call others and so sign service tokens (payments asks orders which holds to
+ * void; inventory asks products whether a product exists before it keeps stock for it).
+ */
+export const SIGNING_SERVICES = ['gateway', 'orders', 'payments', 'inventory'] as const;
 
 export function loadDevKeyring(dataDir: string): DevKeyring {
   const file = path.resolve(dataDir, 'dev-keys.json');

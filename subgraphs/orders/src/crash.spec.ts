@@ -51,6 +51,7 @@ function envFor(name: 'inventory' | 'payments' | 'orders', extra: Record<string,
   delete (base as Record<string, string>).LOG_LEVEL;
   if (name === 'orders')
     Object.assign(base, { PRODUCTS_URL: products.url, INVENTORY_URL: inventoryProxyUrl, PAYMENTS_URL: url('payments'), ...FAST_RECOVERY });
+  if (name === 'inventory') Object.assign(base, { PRODUCTS_URL: products.url });
   return { ...base, ...extra };
 }
 
@@ -139,7 +140,7 @@ const newestOrderOf = async (who: Identity) =>
 
 beforeAll(async () => {
   for (const workspace of ['kit', 'inventory', 'payments', 'orders'] as const) ensureBuilt(workspace);
-  keys = createTestKeys(['gateway', 'orders']);
+  keys = createTestKeys(['gateway', 'orders', 'inventory']);
   dbs = await createDatabases();
   ports = { inventory: await freePort(), payments: await freePort(), orders: await freePort() };
   products = await startProducts(serviceEnv(keys, 'products', dbs.products.url), { seedProducts: 2 });

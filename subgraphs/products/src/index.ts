@@ -60,7 +60,8 @@ export async function startProducts(env = process.env, options: StartProductsOpt
     context: (base) => ({ ...base, loaders: createLoaders(base.em, cache), services }),
     onStop: () => publisher.stop(),
     internal(api) {
-      api.route<{ ids?: unknown }, unknown>('products/lookup', ['orders'], async (ctx, input) => {
+      // orders prices carts and checkouts; inventory keeps stock only for products that exist.
+      api.route<{ ids?: unknown }, unknown>('products/lookup', ['orders', 'inventory'], async (ctx, input) => {
         const ids = input?.ids;
         if (!Array.isArray(ids) || ids.length > 1000 || !ids.every((id) => typeof id === 'string'))
           throw new BadUserInputError('ids must be an array of at most 1000 product ids');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { recordStatements, seedProductId } from '@shop/kit';
+import { freePort } from '@shop/kit/testing';
 import { seedQuantity, seedStock } from '../seed';
 import { admin, ANON, codeOf, customer, movementsMismatches, startInventoryHarness, type InventoryHarness } from '../testing/harness';
 
@@ -28,13 +29,13 @@ afterAll(async () => {
 
 describe('setStock', () => {
   it('is for admins only', async () => {
-    const id = randomUUID();
+    const id = await h.createProduct();
     expect(codeOf(await h.gql(SET_STOCK, { productId: id, onHand: 5 }, ANON))).toBe('UNAUTHENTICATED');
     expect(codeOf(await h.gql(SET_STOCK, { productId: id, onHand: 5 }, customer()))).toBe('FORBIDDEN');
   });
 
   it('sets on hand, returns the product with its stock, and records an adjustment', async () => {
-    const id = randomUUID();
+    const id = await h.createProduct();
     const first = await h.gql<{ setStock: Stock }>(SET_STOCK, { productId: id, onHand: 7 }, ADMIN);
     expect(first.errors).toBeUndefined();
     expect(first.data!.setStock).toEqual({ id, inStock: true, inventory: { onHand: 7, reserved: 0, available: 7 } });
@@ -54,7 +55,7 @@ describe('setStock', () => {
   });
 
   it('refuses negative stock, stock below what is reserved, and ids that are not product ids', async () => {
-    const id = randomUUID();
+    const id = await h.createProduct();
     expect(codeOf(await h.gql(SET_STOCK, { productId: id, onHand: -1 }, ADMIN))).toBe('BAD_USER_INPUT');
     expect(codeOf(await h.gql(SET_STOCK, { productId: 'nope', onHand: 1 }, ADMIN))).toBe('BAD_USER_INPUT');
     await h.gql(SET_STOCK, { productId: id, onHand: 5 }, ADMIN);
@@ -64,6 +65,42 @@ describe('setStock', () => {
     expect(below.errors![0].message).toMatch(/4 units currently reserved/);
     const atReserved = await h.gql<{ setStock: Stock }>(SET_STOCK, { productId: id, onHand: 4 }, ADMIN);
     expect(atReserved.data!.setStock).toEqual({ id, inStock: false, inventory: { onHand: 4, reserved: 4, available: 0 } });
+  });
+
+  const stockWrites = async (id: string) => ({
+    levels: await h.service.dataSource.query(`SELECT 1 FROM stock_levels WHERE product_id = $1`, [id]),
+    movements: await h.service.dataSource.query(`SELECT 1 FROM stock_movements WHERE product_id = $1`, [id]),
+  });
+
+  it('is NOT_FOUND for a product id the catalog does not know, and creates nothing', async () => {
+    const unknown = randomUUID();
+    const result = await h.gql(SET_STOCK, { productId: unknown, onHand: 5 }, ADMIN);
+    expect(codeOf(result)).toBe('NOT_FOUND');
+    expect(result.errors![0].message).toContain(unknown);
+    expect(await stockWrites(unknown)).toEqual({ levels: [], movements: [] });
+    const read = await h.gql<{ _entities: Stock[] }>(ENTITIES, refs(unknown));
+    expect(read.data!._entities[0]).toEqual({ id: unknown, inStock: false, inventory: { available: 0 } });
+  });
+
+  it('is NOT_FOUND for an archived product, and leaves its stock as it was', async () => {
+    const id = await h.createProduct();
+    await h.gql(SET_STOCK, { productId: id, onHand: 6 }, ADMIN);
+    await h.archiveProduct(id);
+    expect(codeOf(await h.gql(SET_STOCK, { productId: id, onHand: 9 }, ADMIN))).toBe('NOT_FOUND');
+    expect(await h.service.dataSource.query(`SELECT on_hand FROM stock_levels WHERE product_id = $1`, [id])).toEqual([{ on_hand: 6 }]);
+  });
+
+  it('is SERVICE_UNAVAILABLE, writing nothing, when the catalog cannot answer', async () => {
+    const cut = await startInventoryHarness({ PRODUCTS_URL: `http://127.0.0.1:${await freePort()}` });
+    try {
+      const id = await cut.createProduct(); // exists in its products, which this inventory cannot reach
+      const result = await cut.gql(SET_STOCK, { productId: id, onHand: 5 }, ADMIN);
+      expect(codeOf(result)).toBe('SERVICE_UNAVAILABLE');
+      expect(result.errors![0].extensions!.retryable).toBe(true);
+      expect(await cut.service.dataSource.query(`SELECT 1 FROM stock_levels`)).toEqual([]);
+    } finally {
+      await cut.close();
+    }
   });
 });
 
@@ -75,7 +112,7 @@ describe('stock fields on Product', () => {
   });
 
   it('shows inStock and available to anyone, onHand and reserved to admins only', async () => {
-    const id = randomUUID();
+    const id = await h.createProduct();
     await h.gql(SET_STOCK, { productId: id, onHand: 9 }, ADMIN);
 
     const anon = await h.gql<{ _entities: Stock[] }>(ADMIN_FIELDS, refs(id), ANON);

@@ -1,4 +1,5 @@
-import { BadUserInputError, withTransaction, type HasEntityManager } from '@shop/kit';
+import { BadUserInputError, NotFoundError, withTransaction, type HasEntityManager } from '@shop/kit';
+import type { CatalogClient } from '../catalog';
 import type { MovementKind } from '../entities/stock-movement.entity';
 import { isUuid, rows } from '@shop/kit';
 
@@ -42,15 +43,20 @@ export async function writeMovements(
 
 /** Admin stock adjustments. */
 export class StockService {
+  constructor(private readonly catalog: CatalogClient) {}
+
   /**
-   * Sets on_hand for a product. Inventory does not own the catalog and may not call it, so an
-   * id that products does not know still gets a stock row (harmless: nothing can sell it).
+   * Sets on_hand for a product. Products owns the catalog: an id it does not know (or has
+   * archived) is NOT_FOUND and nothing is written; products unreachable is SERVICE_UNAVAILABLE.
+   * Asked before the transaction (no transaction spans a call); a product archived between the
+   * question and the write keeps a stock row nothing can sell.
    */
   async setStock(ctx: HasEntityManager, productId: string, onHand: number): Promise<StockRecord> {
     if (!isUuid(productId)) throw new BadUserInputError('productId must be a product id (uuid)', { field: 'productId' });
     if (!Number.isInteger(onHand) || onHand < 0 || onHand > MAX_ON_HAND)
       throw new BadUserInputError(`onHand must be an integer between 0 and ${MAX_ON_HAND}`, { field: 'onHand' });
     const id = productId.toLowerCase();
+    if (!(await this.catalog.isOnSale(id))) throw new NotFoundError(`No product with id "${productId}" (unknown or archived)`);
     return withTransaction(ctx, async (tx) => {
       await rows(tx.em, `INSERT INTO stock_levels (product_id) VALUES ($1) ON CONFLICT DO NOTHING`, [id]);
       const [current] = await rows<{ on_hand: number; reserved: number }>(

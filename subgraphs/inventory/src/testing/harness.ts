@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ServiceClient, TokenSigner, type Identity } from '@shop/kit';
-import { createTestDatabase, createTestKeys, subgraphCaller, type TestDatabase, type TestKeys } from '@shop/kit/testing';
+import {
+  createTestDatabase,
+  createTestKeys,
+  subgraphCaller,
+  type TestDatabase,
+  type TestKeys,
+} from '@shop/kit/testing';
+import { startProductsHarness, type ProductsHarness } from '../../../products/src/testing/harness';
 import { startInventory, type InventoryService } from '../index';
 
 export const ANON: Identity = { userId: null, role: null, sessionId: null };
@@ -11,15 +18,28 @@ export interface InventoryHarness {
   service: InventoryService;
   db: TestDatabase;
   keys: TestKeys;
+  /** The real products subgraph inventory asks whether a product exists. */
+  products: ProductsHarness;
   gql: ReturnType<typeof subgraphCaller>;
   internal(caller?: string): ServiceClient;
+  /** A new product in the catalog (its id), for stock of its own. */
+  createProduct(): Promise<string>;
+  archiveProduct(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The inventory subgraph on a throwaway database and port 0 (it uses no store). */
+const CREATE_CATEGORY = `mutation($input: CreateCategoryInput!) { createCategory(input: $input) { slug } }`;
+const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`;
+const ARCHIVE_PRODUCT = `mutation($id: ID!) { archiveProduct(id: $id) { id } }`;
+
+/** The inventory subgraph on a throwaway database and port 0 (it uses no store), beside a real products subgraph. */
 export async function startInventoryHarness(env: Record<string, string> = {}): Promise<InventoryHarness> {
-  const db = await createTestDatabase('inventory');
   const keys = createTestKeys();
+  const products = await startProductsHarness(keys.envFor('products'));
+  const db = await createTestDatabase('inventory').catch(async (error) => {
+    await products.close();
+    throw error;
+  });
   const service = await startInventory({
     ...keys.envFor('inventory'),
     NODE_ENV: 'test',
@@ -29,13 +49,56 @@ export async function startInventoryHarness(env: Record<string, string> = {}): P
     DATABASE_URL: db.url,
     DATABASE_POOL_MAX: '10',
     SHUTDOWN_GRACE_MS: '2000',
+    PRODUCTS_URL: products.service.url,
     ...env,
+  }).catch(async (error) => {
+    await db.drop();
+    await products.close();
+    throw error;
   });
+  const productsAdmin = admin();
+  // Signed with this keyring's gateway key, the one products was started to trust.
+  const productsGql = subgraphCaller({
+    url: products.service.url,
+    audience: 'products',
+    key: keys.services.gateway,
+  });
+  const category = `inv-${randomUUID().slice(0, 8)}`;
+  let categoryCreated: Promise<unknown> | undefined;
+  const checked = <T>(what: string, result: { data?: T | null; errors?: unknown[] }): T => {
+    if (result.errors || !result.data) throw new Error(`${what} failed: ${JSON.stringify(result.errors)}`);
+    return result.data;
+  };
   return {
     service,
     db,
     keys,
+    products,
     gql: subgraphCaller({ url: service.url, audience: 'inventory', key: keys.services.gateway }),
+    async createProduct() {
+      categoryCreated ??= productsGql(
+        CREATE_CATEGORY,
+        { input: { slug: category, name: 'Inventory tests' } },
+        productsAdmin,
+      ).then((r) => checked('createCategory', r));
+      await categoryCreated;
+      const n = randomUUID().slice(0, 8);
+      const input = {
+        sku: `${category}-${n}`,
+        slug: `${category}-${n}`,
+        name: `Stocked ${n}`,
+        description: 'A product inventory keeps stock for',
+        price: { amount: 1000, currency: 'USD' },
+        categorySlug: category,
+      };
+      return checked(
+        'createProduct',
+        await productsGql<{ createProduct: { id: string } }>(CREATE_PRODUCT, { input }, productsAdmin),
+      ).createProduct.id;
+    },
+    async archiveProduct(id) {
+      checked('archiveProduct', await productsGql(ARCHIVE_PRODUCT, { id }, productsAdmin));
+    },
     internal(caller = 'orders') {
       const key = keys.services[caller];
       return new ServiceClient({
@@ -50,6 +113,7 @@ export async function startInventoryHarness(env: Record<string, string> = {}): P
     async close() {
       await service.stop();
       await db.drop();
+      await products.close();
     },
   };
 }

@@ -7,8 +7,11 @@ export interface TestKeys {
   envFor(service: string): Record<string, string>;
 }
 
-/** By default every service that calls another: the gateway, orders (the saga), payments (its sweeper asks orders). */
-export function createTestKeys(signingServices: string[] = ['gateway', 'orders', 'payments']): TestKeys {
+/**
+ * By default every service that calls another: the gateway, orders (the saga), payments (its
+ * sweeper asks orders), inventory (setStock asks products whether the product exists).
+ */
+export function createTestKeys(signingServices: string[] = ['gateway', 'orders', 'payments', 'inventory']): TestKeys {
   const access = generateKeyPair('access.test1');
   const services = Object.fromEntries(signingServices.map((name) => [name, generateKeyPair(`${name}.test1`)]));
   return {

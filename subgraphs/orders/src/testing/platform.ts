@@ -89,7 +89,7 @@ export const SET_STOCK = `mutation ($productId: ID!, $onHand: Int!) { setStock(p
 export async function startPlatform(
   options: { seedProducts?: number; ordersEnv?: Record<string, string>; paymentsEnv?: Record<string, string> } = {},
 ): Promise<Platform> {
-  const keys = createTestKeys(['gateway', 'orders', 'payments']);
+  const keys = createTestKeys();
   const dbs = await createDatabases();
   const products = await startProducts(
     serviceEnv(keys, 'products', dbs.products.url, {
@@ -98,7 +98,7 @@ export async function startPlatform(
     }),
     { seedProducts: options.seedProducts ?? 8 },
   );
-  const inventory = await startInventory(serviceEnv(keys, 'inventory', dbs.inventory.url));
+  const inventory = await startInventory(serviceEnv(keys, 'inventory', dbs.inventory.url, { PRODUCTS_URL: products.url }));
   // Orders and payments call each other (payments' sweeper asks orders): payments' port is chosen first.
   const paymentsPort = await freePort();
   const orders = await startOrders(
