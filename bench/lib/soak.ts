@@ -363,7 +363,8 @@ const SHIPPING = { name: 'Soak Buyer', line1: '1 Endurance Road', city: 'Testvil
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 
 class VirtualUser {
-  private session: SessionTokens & { at: number };
+  /** Null after a logout until the next sign-in succeeds (a failed sign-in is retried next visit). */
+  private session: (SessionTokens & { at: number }) | null;
   private categories: string[] = [];
 
   constructor(
@@ -382,19 +383,21 @@ class VirtualUser {
   }
 
   private call(operation: string, variables: Record<string, unknown> = {}) {
-    return this.client.call(operation, variables, this.session.accessToken);
+    return this.client.call(operation, variables, this.session?.accessToken);
   }
 
   /** One visit; what it bought (for the restocker) and how its checkout ended, if it had one. */
   async visit(deadline: number): Promise<{ bought: string[]; checkout: string | null }> {
     const bought: string[] = [];
     // Sign-in: a new session one visit in ten (the old one logged out), a refresh before the access token's 15 minutes are up.
-    if (Math.random() < 0.1) {
-      await this.call('Logout');
+    if (!this.session || Math.random() < 0.1) {
+      if (this.session) await this.call('Logout');
+      this.session = null;
       this.session = await this.client.signIn(this.email, this.password);
     } else if (Date.now() - this.session.at > 8 * 60_000) {
       const refreshed = await this.client.call('RefreshSession', { refreshToken: this.session.refreshToken });
       const tokens = refreshed.data?.refreshSession as SessionTokens | undefined;
+      this.session = null;
       this.session = tokens ? { ...tokens, at: Date.now() } : await this.client.signIn(this.email, this.password);
     }
     await this.think(deadline);
