@@ -1,11 +1,10 @@
-import { contractOperation, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@shop/kit/testing';
+import { Client } from 'pg';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@shop/kit/testing';
 import { startPlatform, type Platform } from './support/platform';
+import { ADDRESS, customerReadyToCheckOut, PLATFORM_ADMIN, storefront } from './support/shopper';
 
-const storefront = (name: string) => contractOperation(name, 'storefront.graphql');
-const admin = (name: string) => contractOperation(name, 'admin.graphql');
 const SERVER = 2;
 const CLIENT = 3;
-const ADDRESS = { name: 'Ada Lovelace', line1: '12 Analytical Row', city: 'London', postalCode: 'W1 1AA', country: 'GB' };
 
 /**
  * Distributed tracing, every service its own process exporting OTLP/HTTP JSON to a receiver
@@ -18,7 +17,7 @@ describe('distributed tracing of a checkout (every service its own process, OTLP
   const run = `${process.pid}${Date.now() % 100000}`;
   const requestId = `trace-e2e-${run}`;
   const secrets: Record<string, string> = {
-    adminPassword: 'admin-password-e2e',
+    adminPassword: PLATFORM_ADMIN.password,
     customerPassword: `tracing password ${run}`,
     paymentToken: 'tok_visa',
     idempotencyKey: `trace-checkout-${run}`,
@@ -30,33 +29,9 @@ describe('distributed tracing of a checkout (every service its own process, OTLP
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     platform = await startPlatform({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
-    const login = await platform.query<{ login: { accessToken: string } }>(storefront('Login'), {
-      input: { email: 'admin@e2e.test', password: secrets.adminPassword },
-    });
-    secrets.adminToken = login.data!.login.accessToken;
-    const customer = await platform.query<{ register: { accessToken: string } }>(storefront('Register'), {
-      input: { email: `tracer-${run}@example.com`, password: secrets.customerPassword },
-    });
-    secrets.customerToken = customer.data!.register.accessToken;
-    const asAdmin = { token: secrets.adminToken };
-    await platform.query(admin('CreateCategory'), { input: { slug: `trace-${run}`, name: 'Traced' } }, asAdmin);
-    const product = await platform.query<{ createProduct: { id: string } }>(
-      admin('CreateProduct'),
-      {
-        input: {
-          sku: `TRACE-${run}`,
-          name: 'Traced Lamp',
-          slug: `trace-lamp-${run}`,
-          description: 'A lamp that leaves a trace',
-          price: { amount: 1999, currency: 'USD' },
-          categorySlug: `trace-${run}`,
-        },
-      },
-      asAdmin,
-    );
-    const productId = product.data!.createProduct.id;
-    await platform.query(admin('SetStock'), { productId, onHand: 3 }, asAdmin);
-    await platform.query(storefront('AddToCart'), { productId, quantity: 2 }, { token: secrets.customerToken });
+    const ready = await customerReadyToCheckOut(platform, run, { customerPassword: secrets.customerPassword });
+    secrets.adminToken = ready.adminToken;
+    secrets.customerToken = ready.customerToken;
 
     const checkout = await platform.query<{ checkout: { id: string; status: string } }>(
       storefront('Checkout'),
@@ -155,3 +130,94 @@ describe('distributed tracing of a checkout (every service its own process, OTLP
     expect(orderId).toBeDefined();
   });
 });
+
+/**
+ * Work done later on behalf of a request starts its own trace linked to it: a checkout whose
+ * orders process dies half-way is finished by the recovery loop of the next orders process,
+ * in a trace of its own whose recovery span links to the checkout's.
+ */
+describe('a checkout interrupted and recovered (recovery traces link to the checkout they finish)', () => {
+  let receiver: OtlpReceiver;
+  let platform: Platform;
+  const run = `${process.pid}${Date.now() % 100000}r`;
+  const requestId = `trace-recovery-e2e-${run}`;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    // Spans leave each process every 200 ms, so the test waits for them instead of stopping
+    // everything; inventory's sweeper looks for expired reservations every 200 ms.
+    platform = await startPlatform({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200', RESERVATION_SWEEP_INTERVAL_MS: '200' },
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    await receiver?.close();
+  });
+
+  it('finishes the order in a recovery trace whose span links to the checkout request', async () => {
+    const { customerToken } = await customerReadyToCheckOut(platform, run, { customerPassword: `recovery password ${run}`, quantity: 1 });
+    const asCustomer = { token: customerToken };
+
+    // Orders exits right after the stock is reserved: the checkout request fails half-way.
+    await platform.restart('orders', { FAULT_CRASH_AFTER: 'stock_reserved' });
+    const interrupted = await platform.query<{ checkout: { status: string } }>(
+      storefront('Checkout'),
+      { input: { idempotencyKey: `recover-${run}`, paymentToken: 'tok_visa', shippingAddress: ADDRESS } },
+      { ...asCustomer, headers: { 'x-request-id': requestId } },
+    );
+    expect(interrupted.data?.checkout ?? null).toBeNull();
+    const checkoutRoot = await receiver.waitFor(
+      (spans) => spans.find((s) => s.service === 'gateway' && s.kind === SERVER && s.attributes['request.id'] === requestId),
+      "the interrupted checkout's gateway span",
+    );
+
+    // While orders is down the reservation runs out (its expiry moved to the past, as if its
+    // TTL had passed): inventory's sweeper returns the stock in its own trace, linked to the
+    // checkout whose reserve call held it.
+    const inventoryDb = new Client({ connectionString: platform.databases.inventory!.url });
+    await inventoryDb.connect();
+    try {
+      const held = await inventoryDb.query(`UPDATE reservations SET expires_at = now() - interval '1 second' WHERE status = 'RESERVED' RETURNING order_id`);
+      expect(held.rowCount).toBe(1);
+    } finally {
+      await inventoryDb.end();
+    }
+    const expiry = await receiver.waitFor(
+      (spans) =>
+        spans.find((s) => s.service === 'inventory' && s.name === 'reservation expiry' && s.links.some((l) => l.traceId === checkoutRoot.traceId)),
+      'a reservation expiry span linked to the checkout',
+    );
+    expect(expiry.traceId).not.toBe(checkoutRoot.traceId);
+
+    // The next orders process finds the unfinished order (its owner is gone), holds the stock
+    // again and finishes it.
+    await platform.restart('orders');
+    const recovery = await receiver.waitFor(
+      (spans) => spans.find((s) => s.service === 'orders' && s.name === 'checkout recovery' && s.links.some((l) => l.traceId === checkoutRoot.traceId)),
+      'a recovery span linked to the checkout',
+      60_000,
+    );
+    expect(recovery.attributes['order.status']).toBe('CONFIRMED');
+    // Its own trace: the recovery pass is its root, and the calls that finish the order hang under it.
+    expect(recovery.traceId).not.toBe(checkoutRoot.traceId);
+    const pass = await receiver.waitFor(
+      (spans) => spans.find((s) => s.traceId === recovery.traceId && s.spanId === recovery.parentSpanId),
+      'the recovery pass span',
+    );
+    expect(pass).toMatchObject({ service: 'orders', name: 'recovery pass', parentSpanId: undefined, attributes: { 'background.loop': 'recovery pass' } });
+    const authorize = await receiver.waitFor(
+      (spans) => spans.find((s) => s.traceId === recovery.traceId && s.service === 'payments' && s.name === 'POST /internal/payments/authorize'),
+      "payments' authorization in the recovery trace",
+    );
+    expect(authorize.traceId).toBe(recovery.traceId);
+    // The link names a span of the checkout's trace: the orders span that created the order.
+    const link = recovery.links.find((l) => l.traceId === checkoutRoot.traceId)!;
+    expect(link.spanId).toMatch(/^[0-9a-f]{16}$/);
+
+    const orders = await platform.query<{ me: { orders: { edges: { node: { status: string } }[] } } }>(storefront('MyOrders'), {}, asCustomer);
+    expect(orders.data?.me.orders.edges.map((e) => e.node.status)).toEqual(['CONFIRMED']);
+  }, 180_000);
+});
+

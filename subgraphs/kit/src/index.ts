@@ -25,4 +25,5 @@ export * from './sql';
 export * from './seed-ids';
 export * from './timer-loop';
 export * from './telemetry';
+export * from './trace-parent-column';
 export * from './session-locks';

@@ -85,9 +85,31 @@ export function currentTraceparent(): string | undefined {
   return carrier.traceparent;
 }
 
-/** A link to the span a stored traceparent names (none when it is missing or malformed). */
-export function linkTo(traceparent: string | null | undefined): Link[] {
-  if (!traceparent) return [];
-  const spanContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
-  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext }] : [];
+/**
+ * Links to the spans stored traceparents name: missing or malformed ones are skipped, and so is
+ * one of the active span's own trace (a request that publishes its own outbox rows links nothing).
+ */
+export function linkTo(...traceparents: (string | null | undefined)[]): Link[] {
+  const own = trace.getActiveSpan()?.spanContext().traceId;
+  const links: Link[] = [];
+  const seen = new Set<string>();
+  for (const traceparent of traceparents) {
+    if (!traceparent || seen.has(traceparent)) continue;
+    seen.add(traceparent);
+    const spanContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
+    if (spanContext && trace.isSpanContextValid(spanContext) && spanContext.traceId !== own) links.push({ context: spanContext });
+  }
+  return links;
+}
+
+/**
+ * Work done later on behalf of earlier requests (recovery, sweepers, outbox publishers): links
+ * the active span, a background pass or work item, to the requests whose traceparents were
+ * stored with the work. A no-op when not tracing.
+ */
+export function linkActiveSpanTo(traceparents: (string | null | undefined)[]): void {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
+  const links = linkTo(...traceparents);
+  if (links.length > 0) span.addLinks(links);
 }

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { TRACEPARENT_LENGTH } from '@shop/kit';
 
 export type ReservationStatus = 'RESERVED' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
 
@@ -20,6 +21,10 @@ export class Reservation {
 
   @Column({ name: 'restock_reason', type: 'varchar', length: 200, nullable: true })
   restockReason!: string | null;
+
+  /** The W3C traceparent of the request that reserved or renewed it (null when not tracing): the sweeper's expiry links to it. */
+  @Column({ name: 'trace_parent', type: 'varchar', length: TRACEPARENT_LENGTH, nullable: true })
+  traceParent!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

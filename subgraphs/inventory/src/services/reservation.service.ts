@@ -1,9 +1,12 @@
 import {
   AppError,
   BadUserInputError,
+  currentTraceparent,
   ErrorCode,
+  linkTo,
   NotFoundError,
   OutOfStockError,
+  withSpan,
   withTransaction,
   type HasEntityManager,
 } from '@shop/kit';
@@ -77,9 +80,9 @@ export class ReservationService {
       // finds the reservation and returns it instead of holding stock twice.
       const [created] = await rows<{ order_id: string; status: ReservationStatus; expires_at: Date }>(
         tx.em,
-        `INSERT INTO reservations (order_id, status, expires_at) VALUES ($1, 'RESERVED', now() + make_interval(secs => $2))
+        `INSERT INTO reservations (order_id, status, expires_at, trace_parent) VALUES ($1, 'RESERVED', now() + make_interval(secs => $2), $3)
          ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status, expires_at`,
-        [orderId, ttl],
+        [orderId, ttl, currentTraceparent() ?? null],
       );
       if (created) {
         await this.hold(tx, orderId, lines);
@@ -91,9 +94,9 @@ export class ReservationService {
       // EXPIRED one: a RELEASED reservation belongs to an order that was undone on purpose.
       const [renewed] = await rows<{ order_id: string; status: ReservationStatus; expires_at: Date }>(
         tx.em,
-        `UPDATE reservations SET status = 'RESERVED', expires_at = now() + make_interval(secs => $2), updated_at = now()
+        `UPDATE reservations SET status = 'RESERVED', expires_at = now() + make_interval(secs => $2), updated_at = now(), trace_parent = $3
          WHERE order_id = $1 AND status = 'EXPIRED' RETURNING order_id, status, expires_at`,
-        [orderId, ttl],
+        [orderId, ttl, currentTraceparent() ?? null],
       );
       if (!renewed) return (await this.find(tx, orderId))!;
       await rows(tx.em, `DELETE FROM reservation_lines WHERE order_id = $1`, [orderId]);
@@ -204,18 +207,21 @@ export class ReservationService {
    * with the same conditional transition as commit/release, so a commit that won the race stays.
    */
   async expireDue(ctx: HasEntityManager, batch: number): Promise<number> {
-    const due = await rows<{ order_id: string }>(
+    const due = await rows<{ order_id: string; trace_parent: string | null }>(
       ctx.em,
-      `SELECT order_id FROM reservations WHERE status = 'RESERVED' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
+      `SELECT order_id, trace_parent FROM reservations WHERE status = 'RESERVED' AND expires_at <= now() ORDER BY expires_at LIMIT $1`,
       [batch],
     );
     let expired = 0;
-    for (const { order_id: orderId } of due) {
-      const done = await withTransaction(ctx, async (tx) => {
-        if (!(await this.transition(tx, orderId, 'EXPIRED', true))) return false;
-        await this.moveUnits(tx, orderId, 'expiry', { onHand: 0, reserved: -1 });
-        return true;
-      });
+    for (const { order_id: orderId, trace_parent: traceParent } of due) {
+      // Each expiry is a span of the sweep's trace, linked to the request that reserved the stock.
+      const done = await withSpan('reservation expiry', { links: linkTo(traceParent), attributes: { 'order.id': orderId } }, () =>
+        withTransaction(ctx, async (tx) => {
+          if (!(await this.transition(tx, orderId, 'EXPIRED', true))) return false;
+          await this.moveUnits(tx, orderId, 'expiry', { onHand: 0, reserved: -1 });
+          return true;
+        }),
+      );
       if (done) expired += 1;
     }
     return expired;

@@ -6,3 +6,4 @@ export * from './graphql-client';
 export * from './contract';
 export * from './otlp-receiver';
 export * from './metrics';
+export * from './tracing';

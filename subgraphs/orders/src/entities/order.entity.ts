@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { TRACEPARENT_LENGTH } from '@shop/kit';
 import { OrderLine } from './order-line.entity';
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'PAYMENT_FAILED' | 'CANCELLED' | 'REFUNDED';
@@ -90,6 +91,13 @@ export class Order {
   /** Why a payment failed, or why recovery cancelled the order (for operators). */
   @Column({ name: 'failure_reason', type: 'varchar', length: 60, nullable: true })
   failureReason!: string | null;
+
+  /**
+   * The W3C traceparent of the checkout request that created the order (null when not
+   * tracing): recovery finishing the order starts its own trace with a link to it.
+   */
+  @Column({ name: 'trace_parent', type: 'varchar', length: TRACEPARENT_LENGTH, nullable: true })
+  traceParent!: string | null;
 
   @OneToMany(() => OrderLine, (line) => line.order)
   lines?: OrderLine[];

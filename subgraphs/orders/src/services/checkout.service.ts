@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   BadUserInputError,
+  currentTraceparent,
   ErrorCode,
   OutOfStockError,
   uniqueViolation,
@@ -166,6 +167,7 @@ export class CheckoutService {
           rejectionCode: null,
           rejectionDetail: null,
           failureReason: null,
+          traceParent: currentTraceparent() ?? null,
         }),
       );
       await tx.em.getRepository(OrderLine).save(

@@ -1,4 +1,4 @@
-import { startTimerLoop, type Logger, type ServiceContext, type TimerLoop } from '@shop/kit';
+import { linkTo, startTimerLoop, withSpan, type Logger, type ServiceContext, type TimerLoop } from '@shop/kit';
 import type { DataSource } from 'typeorm';
 import type { OrderMetrics } from '../metrics';
 import type { Saga } from './saga';
@@ -52,20 +52,24 @@ export class RecoveryService {
   /** One pass; returns the number of orders it took over. */
   async runOnce(): Promise<number> {
     const open = (await this.dataSource.query(
-      `SELECT id FROM orders WHERE saga_state NOT IN ('completed', 'failed') ORDER BY updated_at LIMIT $1`,
+      `SELECT id, trace_parent FROM orders WHERE saga_state NOT IN ('completed', 'failed') ORDER BY updated_at LIMIT $1`,
       [this.options.batchSize ?? 500],
-    )) as { id: string }[];
+    )) as { id: string; trace_parent: string | null }[];
     let taken = 0;
-    const queue = open.map((row) => row.id);
+    const queue = [...open];
     const worker = async () => {
-      for (let id = queue.shift(); id && !this.stopped; id = queue.shift()) if (await this.recover(id)) taken += 1;
+      for (let row = queue.shift(); row && !this.stopped; row = queue.shift()) if (await this.recover(row.id, row.trace_parent)) taken += 1;
     };
     await Promise.all(Array.from({ length: this.options.concurrency ?? 4 }, worker));
     return taken;
   }
 
-  /** Takes the order over if its owner is gone and drives it; false when a live owner holds it. */
-  async recover(orderId: string): Promise<boolean> {
+  /**
+   * Takes the order over if its owner is gone and drives it; false when a live owner holds it.
+   * Driving it is a span of the recovery pass's trace, linked to the checkout request that
+   * created the order (`traceParent`, stored with the order).
+   */
+  async recover(orderId: string, traceParent: string | null = null): Promise<boolean> {
     const ctx: ServiceContext = {
       requestId: `recovery:${orderId}`,
       identity: { userId: null, role: null, sessionId: null },
@@ -76,7 +80,12 @@ export class RecoveryService {
     const claim = await this.saga.own(ctx, orderId);
     if (!claim) return false;
     try {
-      const order = await this.saga.drive(ctx, claim, orderId);
+      const order = await withSpan('checkout recovery', { links: linkTo(traceParent), attributes: { 'order.id': orderId } }, (span) =>
+        this.saga.drive(ctx, claim, orderId).then((driven) => {
+          span.setAttribute('order.status', driven.status);
+          return driven;
+        }),
+      );
       ctx.log.info({ state: order.sagaState, status: order.status }, 'recovered interrupted order');
       this.metrics.recoveries.inc({ action: order.status.toLowerCase() });
     } catch (error) {

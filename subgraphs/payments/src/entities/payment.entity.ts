@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { TRACEPARENT_LENGTH } from '@shop/kit';
 
 /**
  * Internal states: PROCESSING is held only while the provider is being asked (it is never
@@ -47,6 +48,10 @@ export class Payment {
   /** The provider's reference for the authorization (never card data). */
   @Column({ name: 'provider_ref', type: 'varchar', length: 100, nullable: true })
   providerRef!: string | null;
+
+  /** The W3C traceparent of the authorization request (null when not tracing): the sweeper's void links to it. */
+  @Column({ name: 'trace_parent', type: 'varchar', length: TRACEPARENT_LENGTH, nullable: true })
+  traceParent!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

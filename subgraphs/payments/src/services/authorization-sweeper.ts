@@ -1,4 +1,4 @@
-import { startTimerLoop, type Logger, type ServiceClient, type ServiceContext, type TimerLoop } from '@shop/kit';
+import { linkTo, startTimerLoop, withSpan, type Logger, type ServiceClient, type ServiceContext, type TimerLoop } from '@shop/kit';
 import type { DataSource } from 'typeorm';
 import type { PaymentService } from './payment.service';
 
@@ -41,11 +41,11 @@ export class AuthorizationSweeper {
   /** One pass; returns how many authorizations it voided. */
   async sweep(): Promise<number> {
     const due = (await this.dataSource.query(
-      `SELECT p.order_id, (u.order_id IS NOT NULL) AS undone FROM payments p LEFT JOIN undone_orders u ON u.order_id = p.order_id
+      `SELECT p.order_id, p.trace_parent, (u.order_id IS NOT NULL) AS undone FROM payments p LEFT JOIN undone_orders u ON u.order_id = p.order_id
         WHERE p.status = 'AUTHORIZED' AND p.updated_at < now() - ($1 || ' milliseconds')::interval
         ORDER BY p.updated_at LIMIT $2`,
       [String(this.options.graceMs), this.options.batch ?? 200],
-    )) as { order_id: string; undone: boolean }[];
+    )) as { order_id: string; trace_parent: string | null; undone: boolean }[];
     if (due.length === 0) return 0;
     const abandoned = new Set(due.filter((row) => row.undone).map((row) => row.order_id));
     const ask = due.filter((row) => !row.undone).map((row) => row.order_id);
@@ -53,6 +53,7 @@ export class AuthorizationSweeper {
       const { orders } = await this.orders.call<Fates>('orders/payment-fates', { orderIds: ask });
       for (const fate of orders) if (fate.willCapture === false) abandoned.add(fate.orderId);
     }
+    const traceParents = new Map(due.map((row) => [row.order_id, row.trace_parent]));
     let voided = 0;
     for (const orderId of abandoned) {
       const ctx: ServiceContext = {
@@ -63,7 +64,13 @@ export class AuthorizationSweeper {
         log: this.logger.child({ orderId, sweeper: true }),
       };
       try {
-        if ((await this.payments.void(ctx, { orderId }))?.status === 'VOIDED') voided += 1;
+        // A span of the sweep's trace, linked to the authorization request that made the hold.
+        const payment = await withSpan(
+          'authorization void',
+          { links: linkTo(traceParents.get(orderId)), attributes: { 'order.id': orderId } },
+          () => this.payments.void(ctx, { orderId }),
+        );
+        if (payment?.status === 'VOIDED') voided += 1;
         ctx.log.warn('voided an authorization its order will never capture');
       } catch (error) {
         ctx.log.warn({ err: error }, 'voiding an abandoned authorization failed; next pass retries');

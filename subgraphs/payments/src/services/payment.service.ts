@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   BadUserInputError,
   ConflictError,
+  currentTraceparent,
   ServiceUnavailableError,
   NotFoundError,
   rows,
@@ -107,6 +108,7 @@ export class PaymentService {
               amount: input.amount,
               currency: input.currency,
               failureReason: undone ? 'order_undone' : null,
+              traceParent: currentTraceparent() ?? null,
             }),
           );
           await this.recordEvent(tx, created.id, event, null, created.status, created.failureReason);

@@ -1,4 +1,4 @@
-import { rows, type HasEntityManager } from '@shop/kit';
+import { currentTraceparent, linkActiveSpanTo, rows, type HasEntityManager } from '@shop/kit';
 import type { ProductCache } from './product-cache';
 
 /**
@@ -13,17 +13,25 @@ export class CacheInvalidations {
 
   /** Inside the write's transaction: the catalog changed. */
   async record(tx: HasEntityManager): Promise<void> {
-    await rows(tx.em, `INSERT INTO cache_invalidations DEFAULT VALUES`);
+    await rows(tx.em, `INSERT INTO cache_invalidations (trace_parent) VALUES ($1)`, [currentTraceparent() ?? null]);
   }
 
   /**
    * One version bump covers every invalidation recorded before it; those rows go. Rows
    * recorded while the bump was on its way stay for the next pass. Returns how many went.
+   * The active span (the publisher's pass, or the write itself) is linked to the writes whose
+   * invalidations it published, other than its own.
    */
   async publishPending(ctx: HasEntityManager): Promise<number> {
     const [{ last }] = await rows<{ last: string | null }>(ctx.em, `SELECT max(id)::text AS last FROM cache_invalidations`);
     if (last === null) return 0;
     if (!(await this.cache.bumpVersion())) return 0;
-    return (await rows(ctx.em, `DELETE FROM cache_invalidations WHERE id <= $1 RETURNING id`, [last])).length;
+    const published = await rows<{ trace_parent: string | null }>(
+      ctx.em,
+      `DELETE FROM cache_invalidations WHERE id <= $1 RETURNING trace_parent`,
+      [last],
+    );
+    linkActiveSpanTo(published.map((row) => row.trace_parent));
+    return published.length;
   }
 }

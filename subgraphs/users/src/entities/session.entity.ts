@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { TRACEPARENT_LENGTH } from '@shop/kit';
 
 /**
  * One signed-in device. The users database is the source of truth for whether a session is
@@ -25,4 +26,8 @@ export class Session {
   /** False until the revocation mark reached the store; a loop retries while Redis is down. */
   @Column({ name: 'revocation_published', type: 'boolean', default: false })
   revocationPublished!: boolean;
+
+  /** The W3C traceparent of the revoking request (null when not tracing): the publisher's pass links to it. */
+  @Column({ name: 'revocation_trace_parent', type: 'varchar', length: TRACEPARENT_LENGTH, nullable: true })
+  revocationTraceParent!: string | null;
 }

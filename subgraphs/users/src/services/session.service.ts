@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  currentTraceparent,
   issueAccessToken,
   isUuid,
+  linkActiveSpanTo,
   REVOKED_MARK_TTL_MS,
   SESSION_STATE,
   sessionStateKey,
@@ -123,7 +125,7 @@ export class SessionService {
     const query = em
       .createQueryBuilder()
       .update(Session)
-      .set({ revokedAt: () => 'now()', revocationPublished: false })
+      .set({ revokedAt: () => 'now()', revocationPublished: false, revocationTraceParent: currentTraceparent() ?? null })
       .where('revoked_at IS NULL');
     if ('sessionIds' in target) {
       const ids = target.sessionIds.filter(isUuid);
@@ -159,11 +161,13 @@ export class SessionService {
   /** One pass of the publisher: revocations that have not reached the store yet. */
   async publishPending(em: EntityManager): Promise<number> {
     const pending = await em.find(Session, {
-      select: { id: true, revokedAt: true },
+      select: { id: true, revokedAt: true, revocationTraceParent: true },
       where: { revocationPublished: false, revokedAt: Not(IsNull()) },
       order: { revokedAt: 'ASC' },
       take: 500,
     });
+    // The pass publishes on behalf of the requests that revoked these sessions.
+    linkActiveSpanTo(pending.map((s) => s.revocationTraceParent));
     const revoked = pending.filter((s): s is Session & { revokedAt: Date } => s.revokedAt !== null);
     return this.writeMarks(em, revoked.map((s) => ({ id: s.id, revokedAt: s.revokedAt })));
   }
