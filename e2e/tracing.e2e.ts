@@ -28,7 +28,7 @@ describe('distributed tracing of a checkout (every service its own process, OTLP
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    platform = await startPlatform({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    platform = await startPlatform({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, startTimeoutMs: 120_000 });
     const ready = await customerReadyToCheckOut(platform, run, { customerPassword: secrets.customerPassword });
     secrets.adminToken = ready.adminToken;
     secrets.customerToken = ready.customerToken;
@@ -148,6 +148,7 @@ describe('a checkout interrupted and recovered (recovery traces link to the chec
     // everything; inventory's sweeper looks for expired reservations every 200 ms.
     platform = await startPlatform({
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200', RESERVATION_SWEEP_INTERVAL_MS: '200' },
+      startTimeoutMs: 120_000,
     });
   }, 240_000);
 
