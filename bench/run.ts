@@ -268,6 +268,12 @@ async function abRun(run: Run) {
     { key: 'ours', cache: false },
     { key: 'oursCached', cache: true },
   ];
+  // --profile: each stack's gateways are profiled too (A's under profile/<key>, B's under profile/base-<key>).
+  const profiled = (label: string) =>
+    gateways.map((g) => ({
+      ...g,
+      nodeArgs: options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(run.logDir, 'profile', label ? `${label}-${g.key}` : g.key)}`] : [],
+    }));
   const stackOptions = {
     keys,
     logDir: run.logDir,
@@ -283,13 +289,14 @@ async function abRun(run: Run) {
   stacks.push({
     key: 'a',
     label: receiver ? 'A tracing' : `A ${working}`,
-    stack: await Stack.start({ ...stackOptions, label: '', root: ROOT, supergraphPath: currentSupergraphPath(), env: tracingEnv }),
+    stack: await Stack.start({ ...stackOptions, gateways: profiled(''), label: '', root: ROOT, supergraphPath: currentSupergraphPath(), env: tracingEnv }),
   });
   stacks.push({
     key: 'b',
     label: receiver ? 'B no trace' : `B ${baseline.commit.slice(0, 7)}`,
     stack: await Stack.start({
       ...stackOptions,
+      gateways: profiled('base'),
       label: 'base',
       root: baseline.root,
       supergraphPath: receiver ? currentSupergraphPath() : path.join(baseline.root, 'gateway', 'supergraph.graphql'),

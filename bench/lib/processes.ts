@@ -73,7 +73,8 @@ export async function startProcess(options: {
     kill: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        // Long enough for a process started with --cpu-prof to write its profile at exit on a loaded machine.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
         child.once('exit', () => {
           clearTimeout(timer);
           resolve();
