@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from 'pg';
 import { contractOperation, TEST_DATABASE_URL, TestRedisServer, waitFor } from '@shop/kit/testing';
 import { startPlatform, type Platform, type Subgraph } from './platform';
@@ -36,11 +38,40 @@ export interface RoundResult {
   settledMs: number | null;
   /** Median wall time of one storefront checkout (with its retries). */
   medianCheckoutMs: number;
+  /** Storefront checkout wall time (with retries): the round's, and (pause-redis) of the checkouts that overlapped the pause. */
+  latency: Latency;
+  faultLatency?: Latency;
+  /**
+   * Kill and database rounds: the checkouts the fault interrupted (order created before it, saga
+   * not finished at it) and when the last of them reached a terminal saga state in the orders
+   * database (order_events timestamps), from the fault and from the restart; null: one never did.
+   */
+  recovery?: Recovery;
   /** What still failed when the round gave up waiting (empty when it settled). */
   violations: Violations;
   /** Services that died without the round killing them (a database blip must kill none). */
   lostProcesses: string[];
 }
+
+export interface Latency {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+export interface Recovery {
+  interrupted: number;
+  /** Last interrupted checkout terminal, after the kill (or the first blip). */
+  afterFaultMs: number | null;
+  /** The same, after the killed service was ready again (kill rounds). */
+  afterRestartMs: number | null;
+  /** From the kill until the restarted service answered /health (kill rounds): the part of recovery that is process start-up. */
+  restartMs: number | null;
+}
+
+/** The issue's targets: an interrupted checkout is finished within 10 s of a kill; Redis paused costs at most 1.5× the calm latency. */
+export const RECOVERY_TARGET_MS = 10_000;
+export const REDIS_PAUSE_LATENCY_TARGET = 1.5;
 
 export interface ChaosOptions {
   log?: (line: string) => void;
@@ -48,6 +79,8 @@ export interface ChaosOptions {
   settleTimeoutMs?: number;
   /** Extra env for every service (recovery knobs). */
   env?: Record<string, string>;
+  /** Where each service's output (killed processes' included) is written when the run stops. */
+  logDir?: string;
 }
 
 const storefront = (name: string) => contractOperation(name, 'storefront.graphql');
@@ -89,20 +122,26 @@ interface Product {
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (values: number[]) => {
+/** Nearest-rank percentile (p in 0..100). */
+const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 };
+const median = (values: number[]) => percentile(values, 50);
+const latencyOf = (ms: number[]): Latency => ({ count: ms.length, p50Ms: percentile(ms, 50), p95Ms: percentile(ms, 95) });
+const KILLS: readonly Fault[] = ['kill-orders', 'kill-payments', 'kill-inventory'];
 
 export class ChaosRun {
   private readonly customers: Customer[] = [];
   private roundNumber = 0;
+  /** Output of the processes a round killed, by service. */
+  private readonly killedOutput: Record<string, string[]> = {};
 
   private constructor(
     readonly platform: Platform,
     private readonly redis: TestRedisServer,
     private readonly products: Product[],
-    private readonly options: Required<Pick<ChaosOptions, 'log' | 'settleTimeoutMs'>>,
+    private readonly options: Required<Pick<ChaosOptions, 'log' | 'settleTimeoutMs'>> & Pick<ChaosOptions, 'logDir'>,
   ) {}
 
   static async start(options: ChaosOptions = {}): Promise<ChaosRun> {
@@ -116,7 +155,7 @@ export class ChaosRun {
       });
       const products = await createCatalog(platform);
       log(`stack up: gateway ${platform.graphqlUrl}, own redis ${redis.url}, ${products.length} products with ${INITIAL_STOCK} each`);
-      return new ChaosRun(platform, redis, products, { log, settleTimeoutMs: options.settleTimeoutMs ?? 60_000 });
+      return new ChaosRun(platform, redis, products, { log, settleTimeoutMs: options.settleTimeoutMs ?? 60_000, logDir: options.logDir });
     } catch (error) {
       await platform?.stop();
       await redis.stop();
@@ -126,6 +165,7 @@ export class ChaosRun {
 
   async stop(): Promise<void> {
     this.redis.resume();
+    if (this.options.logDir) this.writeLogs(this.options.logDir);
     await this.platform.stop();
     await this.redis.stop();
   }
@@ -142,7 +182,7 @@ export class ChaosRun {
     );
     const faultStart = Date.now();
     const lostBefore = this.lostProcesses();
-    await this.inject(fault);
+    const { restartedAt, faultEnd } = await this.inject(fault);
     const attempts = await Promise.all(started);
     const outcomes: Record<string, number> = {};
     for (const { outcome } of attempts) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
@@ -157,12 +197,19 @@ export class ChaosRun {
       () => null,
     );
     const lostProcesses = this.lostProcesses().filter((name) => !lostBefore.includes(name));
+    const during = attempts.filter((a) => a.startedAt <= faultEnd && a.startedAt + a.ms >= faultStart);
     const result: RoundResult = {
       fault,
       checkouts,
       outcomes,
       settledMs,
       medianCheckoutMs: median(attempts.map((a) => a.ms)),
+      latency: latencyOf(attempts.map((a) => a.ms)),
+      faultLatency: fault === 'pause-redis' ? latencyOf(during.map((a) => a.ms)) : undefined,
+      recovery:
+        KILLS.includes(fault) || fault === 'terminate-db'
+          ? await this.recovery(customers.map((c) => c.userId), faultStart, restartedAt)
+          : undefined,
       violations: settledMs === null ? violations : {},
       lostProcesses,
     };
@@ -170,19 +217,33 @@ export class ChaosRun {
     return result;
   }
 
-  private async inject(fault: Fault): Promise<void> {
+  private writeLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const running = { ...this.platform.services, gateway: this.platform.gateway };
+    for (const [name, service] of Object.entries(running)) {
+      const runs = [...(this.killedOutput[name] ?? []), service?.output() ?? ''];
+      writeFileSync(path.join(dir, `${name}.log`), runs.join('\n----- killed; restarted -----\n'));
+    }
+    this.options.log(`service logs in ${dir}`);
+  }
+
+  /** Injects the fault; returns when the killed service was ready again, and when the fault ended. */
+  private async inject(fault: Fault): Promise<{ restartedAt?: number; faultEnd: number }> {
     switch (fault) {
       case 'none':
-        return;
+        return { faultEnd: Date.now() };
       case 'kill-orders':
       case 'kill-payments':
       case 'kill-inventory': {
         const name = fault.slice('kill-'.length) as Subgraph;
-        await this.platform.services[name]!.kill('SIGKILL');
+        const victim = this.platform.services[name]!;
+        await victim.kill('SIGKILL');
+        (this.killedOutput[name] ??= []).push(victim.output());
         // Down long enough for callers to notice, as a crash-looping pod is.
         await delay(1_000);
         await this.platform.restart(name);
-        return;
+        const restartedAt = Date.now();
+        return { restartedAt, faultEnd: restartedAt };
       }
       case 'terminate-db':
         // What a managed Postgres failover does to every service at once, several times.
@@ -190,13 +251,41 @@ export class ChaosRun {
           await this.terminateBackends();
           await delay(300);
         }
-        return;
+        return { faultEnd: Date.now() };
       case 'pause-redis':
         this.redis.pause();
         await delay(5_000);
         this.redis.resume();
-        return;
+        return { faultEnd: Date.now() };
     }
+  }
+
+  /**
+   * The round's checkouts the fault interrupted (order created before it, saga not yet in a
+   * terminal state then) and when the last of them got there, read from order_events (the
+   * database clock is this machine's clock: loopback only).
+   */
+  private async recovery(userIds: string[], faultAt: number, restartedAt: number | undefined): Promise<Recovery> {
+    const rows = await withClient(this.platform.databases.orders!.url, async (client) =>
+      (
+        await client.query<{ created: Date; finished: Date | null }>(
+          `SELECT min(e.created_at) AS created,
+                  min(e.created_at) FILTER (WHERE e.to_state IN ('completed', 'failed')) AS finished
+           FROM orders o JOIN order_events e ON e.order_id = o.id
+           WHERE o.user_id = ANY($1::uuid[]) GROUP BY o.id`,
+          [userIds],
+        )
+      ).rows,
+    );
+    const interrupted = rows.filter((r) => r.created.getTime() < faultAt && (r.finished === null || r.finished.getTime() >= faultAt));
+    const unfinished = interrupted.some((r) => r.finished === null);
+    const last = Math.max(faultAt, ...interrupted.map((r) => r.finished?.getTime() ?? 0));
+    return {
+      interrupted: interrupted.length,
+      afterFaultMs: unfinished ? null : last - faultAt,
+      afterRestartMs: unfinished || restartedAt === undefined ? null : Math.max(0, last - restartedAt),
+      restartMs: restartedAt === undefined ? null : restartedAt - faultAt,
+    };
   }
 
   /** Ends every connection to each service's own test database (never any other database). */
@@ -276,7 +365,7 @@ export class ChaosRun {
    * What a storefront does: checkout, and after an error worth retrying (or a PENDING answer)
    * the same checkout again with the same idempotency key, for up to a minute.
    */
-  private async checkoutLikeAStorefront(customer: Customer): Promise<{ outcome: string; ms: number }> {
+  private async checkoutLikeAStorefront(customer: Customer): Promise<{ outcome: string; ms: number; startedAt: number }> {
     const start = Date.now();
     let outcome = 'not_attempted';
     while (Date.now() - start < 60_000) {
@@ -294,7 +383,7 @@ export class ChaosRun {
       }
       await delay(500);
     }
-    return { outcome, ms: Date.now() - start };
+    return { outcome, ms: Date.now() - start, startedAt: start };
   }
 
   private async orderCount(): Promise<number> {
@@ -375,38 +464,60 @@ export class ChaosRun {
   }
 }
 
+/**
+ * The admin's catalog for the run. Each call is retried while the answer is worth retrying
+ * (SERVICE_UNAVAILABLE while a freshly started service warms up on a loaded machine); a retried
+ * create whose first attempt went through answers CONFLICT, and the next step finds the row.
+ */
 async function createCatalog(platform: Platform): Promise<Product[]> {
-  const login = await platform.query<{ login: { accessToken: string } }>(storefront('Login'), {
+  const call = async <T>(what: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T | undefined> => {
+    let last: unknown;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const result = await platform.query<T>(query, variables, token ? { token } : undefined).catch((error: unknown) => ({
+        data: undefined,
+        errors: [{ message: String(error), extensions: { code: 'transport' } }],
+      }));
+      const code = String(result.errors?.[0]?.extensions?.code);
+      if (!result.errors) return result.data ?? undefined;
+      if (code === 'CONFLICT' && attempt > 0) return undefined;
+      last = result.errors;
+      if (!RETRYABLE.has(code)) break;
+      await delay(1_000);
+    }
+    throw new Error(`${what} failed: ${JSON.stringify(last)}`);
+  };
+  const login = await call<{ login: { accessToken: string } }>('admin login', storefront('Login'), {
     input: { email: 'admin@e2e.test', password: 'admin-password-e2e' },
   });
-  const token = login.data?.login.accessToken;
-  if (!token) throw new Error(`admin login failed: ${JSON.stringify(login.errors)}`);
+  const token = login?.login.accessToken;
+  if (!token) throw new Error('admin login gave no token');
   const slug = `chaos-${process.pid}-${Date.now()}`;
-  const category = await platform.query(admin('CreateCategory'), { input: { slug, name: 'Chaos' } }, { token });
-  if (category.errors) throw new Error(`createCategory failed: ${JSON.stringify(category.errors)}`);
+  await call('createCategory', admin('CreateCategory'), { input: { slug, name: 'Chaos' } }, token);
   const products: Product[] = [];
   for (const [i, price] of [1500, 2500].entries()) {
-    const created = await platform.query<{ createProduct: { id: string } }>(
-      admin('CreateProduct'),
-      {
-        input: {
-          sku: `${slug}-${i}`,
-          name: `Chaos item ${i}`,
-          slug: `${slug}-${i}`,
-          description: 'Sold under faults',
-          price: { amount: price, currency: 'USD' },
-          categorySlug: slug,
-        },
-      },
-      { token },
-    );
-    const id = created.data?.createProduct.id;
-    if (!id) throw new Error(`createProduct failed: ${JSON.stringify(created.errors)}`);
-    const stocked = await platform.query(admin('SetStock'), { productId: id, onHand: INITIAL_STOCK }, { token });
-    if (stocked.errors) throw new Error(`setStock failed: ${JSON.stringify(stocked.errors)}`);
+    const input = {
+      sku: `${slug}-${i}`,
+      name: `Chaos item ${i}`,
+      slug: `${slug}-${i}`,
+      description: 'Sold under faults',
+      price: { amount: price, currency: 'USD' },
+      categorySlug: slug,
+    };
+    const created = await call<{ createProduct: { id: string } }>('createProduct', admin('CreateProduct'), { input }, token);
+    const id = created?.createProduct.id ?? (await productIdBySlug(platform, input.slug));
+    await call('setStock', admin('SetStock'), { productId: id, onHand: INITIAL_STOCK }, token);
     products.push({ id, price });
   }
   return products;
+}
+
+/** The id of a product a retried createProduct already made (its first attempt's answer was lost). */
+async function productIdBySlug(platform: Platform, slug: string): Promise<string> {
+  return withClient(platform.databases.products!.url, async (client) => {
+    const [row] = (await client.query<{ id: string }>('SELECT id FROM products WHERE slug = $1', [slug])).rows;
+    if (!row) throw new Error(`createProduct answered CONFLICT for ${slug}, yet no product has that slug`);
+    return row.id;
+  });
 }
 
 async function snapshot(client: Client, queries: string[]) {
@@ -434,10 +545,18 @@ export function describeRound(r: RoundResult): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const settled = r.settledMs === null ? 'NOT SETTLED' : `settled ${(r.settledMs / 1000).toFixed(1)} s after the fault`;
+  const s = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
   const lines = [
-    `${r.fault.padEnd(14)} ${r.checkouts} checkouts (${outcomes}); median checkout ${(r.medianCheckoutMs / 1000).toFixed(2)} s; ${settled}` +
+    `${r.fault.padEnd(14)} ${r.checkouts} checkouts (${outcomes}); checkout p50 ${s(r.latency.p50Ms)}, p95 ${s(r.latency.p95Ms)}; ${settled}` +
       (r.lostProcesses.length ? `; LOST PROCESSES: ${r.lostProcesses.join(', ')}` : ''),
   ];
+  if (r.faultLatency)
+    lines.push(`  during the pause: ${r.faultLatency.count} checkouts, p50 ${s(r.faultLatency.p50Ms)}, p95 ${s(r.faultLatency.p95Ms)}`);
+  if (r.recovery)
+    lines.push(
+      `  ${r.recovery.interrupted} checkouts interrupted; the last terminal ${s(r.recovery.afterFaultMs)} after the fault` +
+        (r.fault.startsWith('kill-') ? `, ${s(r.recovery.afterRestartMs)} after the restart (up again ${s(r.recovery.restartMs)} after the kill)` : ''),
+    );
   for (const [invariant, problems] of Object.entries(r.violations))
     lines.push(`  violated: ${INVARIANTS[invariant as Invariant]} (${problems.length}): ${problems.slice(0, 3).join('; ')}`);
   return lines.join('\n');
