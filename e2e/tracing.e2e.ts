@@ -41,6 +41,13 @@ describe('distributed tracing of a checkout (every service its own process, OTLP
     expect(checkout.errors).toBeUndefined();
     expect(checkout.data?.checkout.status).toBe('CONFIRMED');
     orderId = checkout.data!.checkout.id;
+    // The cart is empty now: checking out again is refused with the contract's BAD_USER_INPUT.
+    const refused = await platform.query(
+      storefront('Checkout'),
+      { input: { idempotencyKey: `${secrets.idempotencyKey}-again`, paymentToken: secrets.paymentToken, shippingAddress: ADDRESS } },
+      { token: secrets.customerToken, headers: { 'x-request-id': `${requestId}-refused` } },
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
 
     // A graceful stop flushes every process's batched spans (runMain): after it, the receiver
     // holds everything the request produced.
@@ -109,6 +116,17 @@ describe('distributed tracing of a checkout (every service its own process, OTLP
     expect(receiver.bodies.length).toBeGreaterThan(0);
     for (const [name, secret] of Object.entries(secrets))
       for (const body of receiver.bodies) expect({ name, found: body.includes(secret) }).toEqual({ name, found: false });
+  });
+
+  it("records a refused request's error on its spans with the contract's code", () => {
+    const refused = receiver.spans.filter((s) => s.kind === SERVER && s.attributes['request.id'] === `${requestId}-refused`);
+    const gateway = refused.find((s) => s.service === 'gateway');
+    const orders = refused.find((s) => s.service === 'orders');
+    for (const span of [gateway, orders]) {
+      expect(span?.status?.code).toBe(2); // ERROR
+      expect(span?.attributes['error.code']).toBe('BAD_USER_INPUT');
+    }
+    expect(gateway?.traceId).toBe(orders?.traceId);
   });
 
   it('writes trace_id and span_id beside the request id in the log lines of the request', () => {
