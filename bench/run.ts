@@ -38,6 +38,7 @@ import { summariseProfiles } from './lib/profile';
 import { runSoak, soakPlan } from './lib/soak';
 import { ADMIN, Stack, statementsPerRequest, SUBGRAPHS, type Subgraph } from './lib/stack';
 import { median, percentile, round } from './lib/stats';
+import { checkStock, describeStockCheck, type StockCheck } from './lib/stock-check';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
@@ -198,9 +199,13 @@ interface CheckoutSetup {
   buyers: string[];
   hotProduct: string;
   distinctProducts: string[];
+  /** on_hand the admin gives every checkout product before the first checkout. */
+  initialStock: number;
 }
 
-/** An admin stocks the products (1,000,000 each, so nothing sells out) and buyers register. */
+const INITIAL_STOCK = 1_000_000;
+
+/** An admin stocks the products (INITIAL_STOCK each, so nothing sells out) and buyers register. */
 async function prepareCheckout(url: string, customerToken: string, maxBuyers: number): Promise<CheckoutSetup> {
   const adminLogin = await gql(url, contractOperation('Login'), { input: { email: ADMIN.email, password: ADMIN.password } });
   const adminToken = (adminLogin.data as { login?: { accessToken: string } } | null)?.login?.accessToken;
@@ -220,29 +225,59 @@ async function prepareCheckout(url: string, customerToken: string, maxBuyers: nu
   const distinctProducts = catalogIds.slice(1, maxBuyers + 1);
   if (distinctProducts.length < maxBuyers) throw new Error(`only ${catalogIds.length} products to check out`);
   for (const productId of [hotProduct, ...distinctProducts]) {
-    const result = await gql(url, contractOperation('SetStock'), { productId, onHand: 1_000_000 }, adminToken);
+    const result = await gql(url, contractOperation('SetStock'), { productId, onHand: INITIAL_STOCK }, adminToken);
     if (result.errors) throw new Error(`setStock failed: ${JSON.stringify(result.errors)}`);
   }
   log(`registering ${maxBuyers} buyers`);
   const buyers: string[] = [];
   for (let i = 0; i < maxBuyers; i += 5)
     buyers.push(...(await Promise.all(Array.from({ length: Math.min(5, maxBuyers - i) }, () => register(url, `buyer-${randomUUID()}@bench.test`)))));
-  return { buyers, hotProduct, distinctProducts };
+  return { buyers, hotProduct, distinctProducts, initialStock: INITIAL_STOCK };
 }
 
-type CheckoutRow = CheckoutResult & { buyers: number; mode: string; stackCpu?: CpuSplit; statements?: ReturnType<typeof statementsPerRequest> };
+type CheckoutRow = CheckoutResult & {
+  buyers: number;
+  mode: string;
+  stackCpu?: CpuSplit;
+  statements?: ReturnType<typeof statementsPerRequest>;
+  /** Hot product only: no oversell, from the stack's databases after the window. */
+  stock?: StockCheck;
+};
 
 async function measuredCheckouts(stack: Stack, url: string, setup: CheckoutSetup, concurrency: number, mode: 'distinct' | 'hot'): Promise<CheckoutRow> {
   const productFor = (i: number) => (mode === 'hot' ? setup.hotProduct : setup.distinctProducts[i]);
   const buyers = setup.buyers.slice(0, concurrency);
   await runCheckouts(url, buyers, productFor, Math.min(2, plan.checkoutSeconds));
   const { result, cpu, statements } = await stack.measure(stack.gateways.ours, () => runCheckouts(url, buyers, productFor, plan.checkoutSeconds));
+  // After the measured window, so its reads are not counted in the stack's CPU.
+  const stock =
+    mode === 'hot'
+      ? await checkStock({ orders: stack.databases.orders.url, inventory: stack.databases.inventory.url }, setup.hotProduct, setup.initialStock)
+      : undefined;
   // Per checkout (each also added one item to a cart).
-  return { buyers: concurrency, mode, ...result, stackCpu: perRequest(cpu, result.checkouts), statements: statementsPerRequest(statements, result.checkouts) };
+  return {
+    buyers: concurrency,
+    mode,
+    ...result,
+    stackCpu: perRequest(cpu, result.checkouts),
+    statements: statementsPerRequest(statements, result.checkouts),
+    ...(stock ? { stock } : {}),
+  };
 }
 
 const checkoutLine = (row: CheckoutRow) =>
-  `${row.checkoutsPerSecond.toFixed(1)} checkouts/s  p50 ${row.p50} ms  p95 ${row.p95} ms  errors ${row.errors}${row.errorSample ? ` (${row.errorSample})` : ''}  ${cpuColumns(row.stackCpu, row.statements)}`;
+  `${row.checkoutsPerSecond.toFixed(1)} checkouts/s  p50 ${row.p50} ms  p95 ${row.p95} ms  errors ${row.errors}${row.errorSample ? ` (${row.errorSample})` : ''}  ${cpuColumns(row.stackCpu, row.statements)}${row.stock ? `  ${describeStockCheck(row.stock)}` : ''}`;
+
+/** The oversell column: every round's stock check held (n/a where the scenario has none). */
+const stockVerdict = (rounds: { stock?: StockCheck }[]) => {
+  const checks = rounds.flatMap((r) => (r.stock ? [r.stock] : []));
+  if (checks.length === 0) return 'n/a';
+  const failed = checks.filter((c) => !c.ok);
+  const last = checks.at(-1)!;
+  return failed.length === 0
+    ? `no oversell (${checks.length}/${checks.length} checks: confirmed ${last.confirmed} + on hand ${last.onHand} = ${last.initial})`
+    : `FAILED ${failed.length}/${checks.length}: ${describeStockCheck(failed[0])}`;
+};
 
 // ---------------------------------------------------------------------- A/B of whole stacks
 
@@ -409,6 +444,7 @@ function summariseCheckouts(rounds: CheckoutRow[]) {
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     stackCpu: medianSplit(rounds.map((r) => r.stackCpu)),
     statements: rounds.at(-1)?.statements ?? null,
+    stock: stockVerdict(rounds),
   };
 }
 
@@ -449,14 +485,14 @@ function printAbTables(report: {
   if (report.checkout.length) {
     lines.push(
       '',
-      `| checkout | stack | checkouts/s | p50 ms | p95 ms | errors | stack CPU per checkout | gateway | ${[...SUBGRAPHS, 'postgres', 'redis'].join(' | ')} |`,
-      `|---|---|---:|---:|---:|---:|---:|---:|${[...SUBGRAPHS, 'postgres', 'redis'].map(() => '---:').join('|')}|`,
+      `| checkout | stack | checkouts/s | p50 ms | p95 ms | errors | stack CPU per checkout | gateway | ${[...SUBGRAPHS, 'postgres', 'redis'].join(' | ')} | oversell check |`,
+      `|---|---|---:|---:|---:|---:|---:|---:|${[...SUBGRAPHS, 'postgres', 'redis'].map(() => '---:').join('|')}|---|`,
     );
     for (const row of report.checkout)
       for (const key of ['b', 'a'] as const) {
         const s = row[key];
         lines.push(
-          `| ${row.buyers} buyers, ${row.mode} | ${key.toUpperCase()} | ${s.checkoutsPerSecond} | ${s.p50} | ${s.p95} | ${s.errors} | ${s.stackCpu?.total ?? ''} | ${s.stackCpu?.gateway ?? ''} | ${splitText(s.stackCpu)} |`,
+          `| ${row.buyers} buyers, ${row.mode} | ${key.toUpperCase()} | ${s.checkoutsPerSecond} | ${s.p50} | ${s.p95} | ${s.errors} | ${s.stackCpu?.total ?? ''} | ${s.stackCpu?.gateway ?? ''} | ${splitText(s.stackCpu)} | ${s.stock} |`,
         );
       }
     lines.push('', '| checkout | A ÷ B checkouts/s | B ÷ A stack CPU per checkout | A ÷ B p95 |', '|---|---:|---:|---:|');
@@ -917,9 +953,16 @@ function printTables(catalog: Summary[], checkout: CheckoutRow[], scale: { produ
       );
     lines.push(`ratios: ${Object.entries(s.ratios).map(([k, v]) => `${k} ${v ?? 'n/a'}`).join(', ')}`);
   }
-  lines.push('', 'Checkout', '| buyers | products | checkouts/s | p50 ms | p95 ms | errors | stack CPU ms per checkout |', '|---:|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    'Checkout',
+    '| buyers | products | checkouts/s | p50 ms | p95 ms | errors | stack CPU ms per checkout | oversell check |',
+    '|---:|---|---:|---:|---:|---:|---:|---|',
+  );
   for (const c of checkout)
-    lines.push(`| ${c.buyers} | ${c.mode} | ${c.checkoutsPerSecond} | ${c.p50} | ${c.p95} | ${c.errors} | ${c.stackCpu ? round(c.stackCpu.total, 2) : ''} |`);
+    lines.push(
+      `| ${c.buyers} | ${c.mode} | ${c.checkoutsPerSecond} | ${c.p50} | ${c.p95} | ${c.errors} | ${c.stackCpu ? round(c.stackCpu.total, 2) : ''} | ${stockVerdict([c])} |`,
+    );
   lines.push('', 'Scale (ProductList through our gateway, uncached)', '| products | p95 ms |', '|---:|---:|');
   for (const s of scale) lines.push(`| ${s.products} | ${s.p95} |`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -8,8 +8,8 @@ import { healthy, startProcess, startRedisServer, type BenchProcess } from './pr
 
 export const SUBGRAPHS = ['users', 'products', 'inventory', 'payments', 'orders'] as const;
 export type Subgraph = (typeof SUBGRAPHS)[number];
-/** The subgraphs `--profile` records (the catalog's read path). */
-const PROFILED: Subgraph[] = ['products', 'inventory'];
+/** The subgraphs `--profile` records (the catalog's read path and the checkout's). */
+const PROFILED: Subgraph[] = ['products', 'inventory', 'orders', 'payments'];
 
 export const ADMIN = { email: 'bench-admin@bench.test', password: 'bench-admin-password-1' };
 
