@@ -1,10 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parsePublicKeys, TokenSigner, TokenVerifier, verifyServiceToken, ANONYMOUS, type Identity } from '@shop/kit';
+import { createHttpFetcher, parsePublicKeys, TokenSigner, TokenVerifier, verifyServiceToken, ANONYMOUS, type Identity } from '@shop/kit';
 import { createTestKeys } from '@shop/kit/testing';
 import jwt from 'jsonwebtoken';
 import { Histogram, Registry } from 'prom-client';
-import { createHttpFetcher } from './http-fetcher';
 import { SubgraphSource } from './subgraph-source';
 
 const keys = createTestKeys();
@@ -68,7 +67,7 @@ describe('service token reuse per subgraph and identity', () => {
     const first = products.serviceToken({ userId: 'u-0', role: 'CUSTOMER', sessionId: 's-0' });
     for (let i = 1; i <= SubgraphSource.MAX_CACHED_TOKENS; i += 1)
       products.serviceToken({ userId: `u-${i}`, role: 'CUSTOMER', sessionId: `s-${i}` });
-    expect((products as unknown as { tokens: Map<string, unknown> }).tokens.size).toBe(SubgraphSource.MAX_CACHED_TOKENS);
+    expect((products as unknown as { tokens: { size: number } }).tokens.size).toBe(SubgraphSource.MAX_CACHED_TOKENS);
     // the oldest was evicted: a new token is minted for it
     expect(products.serviceToken({ userId: 'u-0', role: 'CUSTOMER', sessionId: 's-0' })).not.toBe(first);
   });

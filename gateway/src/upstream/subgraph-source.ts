@@ -1,9 +1,10 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import {
+  createHttpFetcher,
   injectTraceContext,
-  issueServiceToken,
   REQUEST_ID_HEADER,
+  ServiceTokenMinter,
   ServiceUnavailableError,
   type Identity,
   type Logger,
@@ -11,25 +12,20 @@ import {
 } from '@shop/kit';
 import type { Histogram } from 'prom-client';
 import type { CircuitBreaker } from './circuit-breaker';
-import { createHttpFetcher } from './http-fetcher';
 import type { GatewayContext } from '../context';
 
 /**
  * Sends each subgraph fetch with a service token minted for that subgraph only (audience),
  * carrying the caller's identity and living seconds, plus the request id and W3C traceparent. Fetches go over
- * node:http with a keep-alive agent and a deadline (http-fetcher.ts), timed per subgraph. A circuit breaker per
+ * node:http with a keep-alive agent and a deadline (the kit's http-fetcher.ts), timed per subgraph. A circuit breaker per
  * subgraph turns a subgraph that keeps failing into fast errors (partial data for the client)
  * until its readiness probe answers (circuit-breaker.ts). Every outage (refused, timed out,
  * 5xx, circuit open) reaches the client as SERVICE_UNAVAILABLE, retryable, naming no address.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
-  /**
-   * Minted service tokens per identity (userId|role|sessionId), reused until half their life
-   * has passed: the same claims, audience and expiry as a freshly minted one, never extended.
-   * Bounded: the oldest entry goes when full.
-   */
-  private readonly tokens = new Map<string, { token: string; reuseUntil: number }>();
-  static readonly MAX_CACHED_TOKENS = 10_000;
+  /** Service tokens per identity, reused until half their life has passed (the kit's ServiceTokenMinter). */
+  private readonly tokens: ServiceTokenMinter;
+  static readonly MAX_CACHED_TOKENS = ServiceTokenMinter.MAX_REMEMBERED;
 
   constructor(
     private readonly options: {
@@ -47,6 +43,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
       url: options.url,
       fetcher: createHttpFetcher({ timeoutMs: options.timeoutMs }) as never,
     });
+    this.tokens = new ServiceTokenMinter(options.signer, 'gateway', options.name, options.tokenTtlSeconds);
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
@@ -62,19 +59,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   /** A service token for this subgraph carrying `identity`: a reused one while in the first half of its life. */
   serviceToken(identity: Identity): string {
-    const { signer, name, tokenTtlSeconds } = this.options;
-    const key = `${identity.userId ?? ''}|${identity.role ?? ''}|${identity.sessionId ?? ''}`;
-    const now = Date.now();
-    const cached = this.tokens.get(key);
-    if (cached && now < cached.reuseUntil) return cached.token;
-    if (cached) this.tokens.delete(key);
-    const token = issueServiceToken(signer, 'gateway', name, identity, tokenTtlSeconds);
-    // jsonwebtoken's exp is whole seconds from the signing second: reuse within half the TTL,
-    // counted from before signing, so a reused token always has at least half its life left.
-    if (this.tokens.size >= SubgraphSource.MAX_CACHED_TOKENS)
-      this.tokens.delete(this.tokens.keys().next().value as string);
-    this.tokens.set(key, { token, reuseUntil: now + (tokenTtlSeconds * 1000) / 2 - 1000 });
-    return token;
+    return this.tokens.tokenFor(identity);
   }
 
   override async process(

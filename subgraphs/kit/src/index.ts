@@ -5,6 +5,7 @@ export * from './db';
 export * from './errors';
 export * from './graphql';
 export * from './http';
+export * from './http-fetcher';
 export * from './input-strings';
 export * from './keys';
 export * from './logger';

@@ -120,6 +120,44 @@ export function issueServiceToken(
   );
 }
 
+/**
+ * Mints the service tokens one caller sends to one audience, and reuses each (per identity:
+ * userId|role|sessionId) until half its life has passed: the same claims, audience and expiry
+ * as a freshly minted one, never extended. Signing is then rare, and the callee's
+ * ServiceTokenVerifier checks each signature once instead of on every call. Bounded: the
+ * oldest entry goes when full.
+ */
+export class ServiceTokenMinter {
+  static readonly MAX_REMEMBERED = 10_000;
+  private readonly tokens = new Map<string, { token: string; reuseUntil: number }>();
+
+  constructor(
+    private readonly signer: TokenSigner,
+    private readonly caller: string,
+    private readonly audience: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  tokenFor(identity: Identity): string {
+    const key = `${identity.userId ?? ''}|${identity.role ?? ''}|${identity.sessionId ?? ''}`;
+    const now = Date.now();
+    const cached = this.tokens.get(key);
+    if (cached && now < cached.reuseUntil) return cached.token;
+    if (cached) this.tokens.delete(key);
+    const token = issueServiceToken(this.signer, this.caller, this.audience, identity, this.ttlSeconds);
+    // jsonwebtoken's exp is whole seconds from the signing second: reuse within half the TTL,
+    // counted from before signing, so a reused token always has at least half its life left.
+    if (this.tokens.size >= ServiceTokenMinter.MAX_REMEMBERED) this.tokens.delete(this.tokens.keys().next().value as string);
+    this.tokens.set(key, { token, reuseUntil: now + (this.ttlSeconds * 1000) / 2 - 1000 });
+    return token;
+  }
+
+  /** How many identities have a token remembered (for tests of the bound). */
+  get size(): number {
+    return this.tokens.size;
+  }
+}
+
 export function verifyServiceToken(verifier: TokenVerifier, token: string, audience: string): ServiceCall {
   return verifiedServiceCall(verifier, token, audience).call;
 }
