@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Identity } from '@shop/kit';
+import type { IncomingMessage } from 'node:http';
+import { recordStatements, statementKind, type Identity } from '@shop/kit';
 import { metricValue } from '@shop/kit/testing';
 import { ADDRESS, admin, ANON, CART, catalogProduct, customer, errorCode, ORDER, startPlatform, type Platform } from './testing/platform';
 
@@ -259,6 +260,37 @@ describe('checkout', () => {
     expect(errorCode(await checkout(who, checkoutInput({ paymentToken: 'tok_bogus' })))).toBe('BAD_USER_INPUT');
     expect(await available(a.id)).toBe(before);
     expect((await cart(who)).itemCount).toBe(1);
+  });
+
+  it('round trips: adding to the cart asks products once; each transition is one statement with its event row, no explicit transaction', async () => {
+    const a = catalogProduct(7);
+    const who = customer();
+    const productCalls: string[] = [];
+    // express has already routed the request when this listener runs: originalUrl is the path as sent.
+    const onRequest = (req: IncomingMessage & { originalUrl?: string }) => productCalls.push(req.originalUrl ?? req.url ?? '');
+    p.products.server.on('request', onRequest);
+    try {
+      await must(addToCart(who, a.id, 1));
+    } finally {
+      p.products.server.off('request', onRequest);
+    }
+    expect(productCalls).toEqual(['/internal/products/lookup']);
+
+    const recorded = recordStatements(p.orders.dataSource);
+    let placed: OrderResult;
+    try {
+      placed = (await must(checkout(who, checkoutInput()))).checkout;
+    } finally {
+      recorded.stop();
+    }
+    expect(placed.status).toBe('CONFIRMED');
+    const { rows: events } = await p.ordersDb.query<{ event: string }>(`SELECT event FROM order_events WHERE order_id = $1 ORDER BY id`, [placed.id]);
+    expect(events.map((e) => e.event)).toEqual(['created', 'reserved', 'authorized', 'confirmed', 'committed', 'captured', 'cart_emptied']);
+    // Every event row is written by the very statement that makes its transition (atomic on its own).
+    const eventWrites = recorded.statements.filter((text) => /INSERT INTO order_events/i.test(text));
+    expect(eventWrites).toHaveLength(events.length);
+    for (const text of eventWrites) expect(text).toMatch(/UPDATE orders|INSERT INTO orders/i);
+    expect(recorded.statements.map(statementKind).filter((kind) => ['begin', 'start', 'commit'].includes(kind))).toEqual([]);
   });
 
   it('OUT_OF_STOCK when a line is short: nothing held, cart kept, the key repeats the answer', async () => {

@@ -108,3 +108,51 @@ export class Order {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }
+
+/** The orders columns in the order `orderFromRow` reads them (for raw SQL on the checkout's hot path). */
+export const ORDER_COLUMNS =
+  'id, number, user_id, idempotency_key, status, saga_state, owner_claim, payment_token, total_amount, currency, ' +
+  'shipping_address, rejection_code, rejection_detail, failure_reason, trace_parent, created_at, updated_at';
+
+export interface OrderRow {
+  id: string;
+  number: string;
+  user_id: string;
+  idempotency_key: string;
+  status: OrderStatus;
+  saga_state: SagaState;
+  owner_claim: string | null;
+  payment_token: string | null;
+  total_amount: number;
+  currency: string;
+  shipping_address: Address;
+  rejection_code: string | null;
+  rejection_detail: { message: string; productIds?: string[] } | null;
+  failure_reason: string | null;
+  trace_parent: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** An Order from a row of ORDER_COLUMNS, as the repository would have hydrated it. */
+export function orderFromRow(row: OrderRow): Order {
+  return Object.assign(new Order(), {
+    id: row.id,
+    number: row.number,
+    userId: row.user_id,
+    idempotencyKey: row.idempotency_key,
+    status: row.status,
+    sagaState: row.saga_state,
+    ownerClaim: row.owner_claim,
+    paymentToken: row.payment_token,
+    totalAmount: row.total_amount,
+    currency: row.currency,
+    shippingAddress: row.shipping_address,
+    rejectionCode: row.rejection_code,
+    rejectionDetail: row.rejection_detail,
+    failureReason: row.failure_reason,
+    traceParent: row.trace_parent,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  });
+}

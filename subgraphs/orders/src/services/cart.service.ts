@@ -1,4 +1,4 @@
-import { isUuid, NotFoundError, OutOfStockError, BadUserInputError, type ServiceContext } from '@shop/kit';
+import { isUuid, NotFoundError, OutOfStockError, BadUserInputError, rows, type ServiceContext } from '@shop/kit';
 import { In } from 'typeorm';
 import type { CatalogProduct, Clients } from '../clients';
 import { CartItem } from '../entities/cart-item.entity';
@@ -35,19 +35,28 @@ export class CartService {
     private readonly metrics?: Pick<OrderMetrics, 'cartsCreated'>,
   ) {}
 
-  /** The cart after a write that added `productId`: counted as created when that line is all it holds and was not there before. */
-  private async afterAdding(ctx: ServiceContext, userId: string, lineExisted: boolean): Promise<CartView> {
-    const cart = await this.get(ctx, userId);
+  /**
+   * The cart after a write that added `product`: counted as created when that line is all it
+   * holds and was not there before. The product was just looked up: only the other lines' are.
+   */
+  private async afterAdding(ctx: ServiceContext, userId: string, product: CatalogProduct, lineExisted: boolean): Promise<CartView> {
+    const cart = await this.get(ctx, userId, new Map([[product.id, product]]));
     if (!lineExisted && cart.items.length === 1) this.metrics?.cartsCreated.inc();
     return cart;
   }
 
-  async get(ctx: ServiceContext, userId: string): Promise<CartView> {
-    const repo = ctx.em.getRepository(CartItem);
-    const items = await repo.find({ where: { userId }, order: { createdAt: 'ASC', productId: 'ASC' } });
-    const catalog = await this.clients.products.lookup(items.map((item) => item.productId));
+  /** The cart, priced from the catalog now (`known`: products this request has just looked up). */
+  async get(ctx: ServiceContext, userId: string, known?: Map<string, CatalogProduct>): Promise<CartView> {
+    const items = await rows<{ productId: string; quantity: number }>(
+      ctx.em,
+      `SELECT product_id AS "productId", quantity FROM cart_items WHERE user_id = $1 ORDER BY created_at, product_id`,
+      [userId],
+    );
+    const catalog = new Map(known);
+    const missing = items.map((item) => item.productId).filter((id) => !catalog.has(id));
+    for (const [id, product] of await this.clients.products.lookup(missing)) catalog.set(id, product);
     const gone = items.filter((item) => !this.sellable(catalog.get(item.productId)));
-    if (gone.length) await repo.delete({ userId, productId: In(gone.map((item) => item.productId)) });
+    if (gone.length) await ctx.em.getRepository(CartItem).delete({ userId, productId: In(gone.map((item) => item.productId)) });
     const lines = items.flatMap((item) => {
       const product = catalog.get(item.productId);
       if (!this.sellable(product)) return [];
@@ -70,8 +79,11 @@ export class CartService {
 
   async add(ctx: ServiceContext, userId: string, productId: string, quantity: number): Promise<CartView> {
     requireQuantity(quantity, { allowZero: false });
-    await this.requireProduct(productId);
-    const existing = await ctx.em.getRepository(CartItem).findOneBy({ userId, productId });
+    const product = await this.requireProduct(productId);
+    const [existing] = await rows<{ quantity: number }>(ctx.em, `SELECT quantity FROM cart_items WHERE user_id = $1 AND product_id = $2`, [
+      userId,
+      productId,
+    ]);
     const wanted = (existing?.quantity ?? 0) + quantity;
     if (wanted > MAX_LINE_QUANTITY)
       throw new BadUserInputError(`At most ${MAX_LINE_QUANTITY} units of one product fit in the cart`);
@@ -82,13 +94,13 @@ export class CartService {
        DO UPDATE SET quantity = LEAST(cart_items.quantity + EXCLUDED.quantity, ${MAX_LINE_QUANTITY}), updated_at = now()`,
       [userId, productId, quantity],
     );
-    return this.afterAdding(ctx, userId, existing !== null);
+    return this.afterAdding(ctx, userId, product, existing !== undefined);
   }
 
   async update(ctx: ServiceContext, userId: string, productId: string, quantity: number): Promise<CartView> {
     requireQuantity(quantity, { allowZero: true });
     if (quantity === 0) return this.remove(ctx, userId, productId);
-    await this.requireProduct(productId);
+    const product = await this.requireProduct(productId);
     await this.requireAvailable(productId, quantity);
     const existed = (await ctx.em.getRepository(CartItem).countBy({ userId, productId })) > 0;
     await ctx.em.query(
@@ -96,7 +108,7 @@ export class CartService {
        ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now()`,
       [userId, productId, quantity],
     );
-    return this.afterAdding(ctx, userId, existed);
+    return this.afterAdding(ctx, userId, product, existed);
   }
 
   async remove(ctx: ServiceContext, userId: string, productId: string): Promise<CartView> {

@@ -5,17 +5,15 @@ import {
   currentTraceparent,
   ErrorCode,
   OutOfStockError,
+  rows,
   uniqueViolation,
-  withTransaction,
   type ServiceContext,
   type SessionClaim,
   type SignedInIdentity,
 } from '@shop/kit';
-import { CartItem } from '../entities/cart-item.entity';
-import { Order } from '../entities/order.entity';
-import { OrderLine } from '../entities/order-line.entity';
+import { Order, ORDER_COLUMNS, orderFromRow, type OrderRow } from '../entities/order.entity';
 import type { OrderMetrics } from '../metrics';
-import type { Saga } from './saga';
+import type { Saga, SagaLine } from './saga';
 import { TERMINAL_STATES } from './saga-machine';
 import { parseCheckoutInput, type CheckoutInput } from './validation';
 
@@ -70,9 +68,9 @@ export class CheckoutService {
     const claim = await this.saga.claimNew(id);
     if (!claim) throw retryLater('Checkout is not available right now; retry in a moment');
     try {
-      let order: Order;
+      let created: { order: Order; lines: SagaLine[] };
       try {
-        order = await this.createOrder(ctx, user, input, id, claim.token);
+        created = await this.createOrder(ctx, user, input, id, claim.token);
         this.metrics.checkoutsStarted.inc();
       } catch (error) {
         if (!uniqueViolation(error)) throw error;
@@ -80,7 +78,7 @@ export class CheckoutService {
         await this.saga.release(claim);
         return this.resume(ctx, (await this.findByKey(ctx, user.userId, input.idempotencyKey))!, input.paymentToken);
       }
-      return this.settled(await this.driveForCustomer(ctx, claim, order.id, input.paymentToken));
+      return this.settled(await this.driveForCustomer(ctx, claim, id, input.paymentToken, created));
     } finally {
       await this.saga.release(claim);
     }
@@ -109,9 +107,15 @@ export class CheckoutService {
    * the steps after it (commit, capture, release, void) is not the customer's problem: they
    * get the outcome, and recovery (or a retry) finishes the rest.
    */
-  private async driveForCustomer(ctx: ServiceContext, claim: SessionClaim, orderId: string, paymentToken: string): Promise<Order> {
+  private async driveForCustomer(
+    ctx: ServiceContext,
+    claim: SessionClaim,
+    orderId: string,
+    paymentToken: string,
+    known?: { order: Order; lines: SagaLine[] },
+  ): Promise<Order> {
     try {
-      return await this.saga.drive(ctx, claim, orderId, paymentToken);
+      return await this.saga.drive(ctx, claim, orderId, paymentToken, known);
     } catch (error) {
       const order = await ctx.em.getRepository(Order).findOneBy({ id: orderId }).catch(() => null);
       if (!order || order.status === 'PENDING') throw error;
@@ -120,8 +124,12 @@ export class CheckoutService {
     }
   }
 
-  private findByKey(ctx: ServiceContext, userId: string, idempotencyKey: string) {
-    return ctx.em.getRepository(Order).findOneBy({ userId, idempotencyKey });
+  private async findByKey(ctx: ServiceContext, userId: string, idempotencyKey: string): Promise<Order | null> {
+    const [row] = await rows<OrderRow>(ctx.em, `SELECT ${ORDER_COLUMNS} FROM orders WHERE user_id = $1 AND idempotency_key = $2`, [
+      userId,
+      idempotencyKey,
+    ]);
+    return row ? orderFromRow(row) : null;
   }
 
   /**
@@ -138,9 +146,23 @@ export class CheckoutService {
     return order;
   }
 
-  /** Step 1: price the cart from the catalog and create the PENDING order with its lines, owned by `ownerClaim`. */
-  private async createOrder(ctx: ServiceContext, user: SignedInIdentity, input: CheckoutInput, id: string, ownerClaim: string): Promise<Order> {
-    const items = await ctx.em.getRepository(CartItem).find({ where: { userId: user.userId }, order: { createdAt: 'ASC' } });
+  /**
+   * Step 1: price the cart from the catalog and create the PENDING order with its lines and its
+   * `created` event, owned by `ownerClaim`: one statement (data-modifying CTEs, applied
+   * atomically), so the order never exists without its lines or its first event.
+   */
+  private async createOrder(
+    ctx: ServiceContext,
+    user: SignedInIdentity,
+    input: CheckoutInput,
+    id: string,
+    ownerClaim: string,
+  ): Promise<{ order: Order; lines: SagaLine[] }> {
+    const items = await rows<{ productId: string; quantity: number }>(
+      ctx.em,
+      `SELECT product_id AS "productId", quantity FROM cart_items WHERE user_id = $1 ORDER BY created_at`,
+      [user.userId],
+    );
     const catalog = await this.saga.clients.products.lookup(items.map((item) => item.productId));
     const priced = items.flatMap((item) => {
       const product = catalog.get(item.productId);
@@ -148,47 +170,44 @@ export class CheckoutService {
     });
     if (priced.length === 0) throw new BadUserInputError('Your cart is empty: add products before checking out');
     const total = priced.reduce((sum, { item, product }) => sum + item.quantity * product.price.amount, 0);
-    return withTransaction(ctx, async (tx) => {
-      const [{ seq }] = (await tx.em.query(`SELECT nextval('order_number_seq') AS seq`)) as { seq: string }[];
-      const repo = tx.em.getRepository(Order);
-      const order = await repo.save(
-        repo.create({
-          id,
-          number: `SO-${String(seq).padStart(6, '0')}`,
-          userId: user.userId,
-          idempotencyKey: input.idempotencyKey,
-          status: 'PENDING',
-          sagaState: 'order_created',
-          ownerClaim,
-          paymentToken: input.paymentToken,
-          totalAmount: total,
-          currency: this.options.currency,
-          shippingAddress: input.shippingAddress,
-          rejectionCode: null,
-          rejectionDetail: null,
-          failureReason: null,
-          traceParent: currentTraceparent() ?? null,
-        }),
-      );
-      await tx.em.getRepository(OrderLine).save(
-        priced.map(({ item, product }, position) =>
-          tx.em.getRepository(OrderLine).create({
-            orderId: id,
-            position,
-            productId: product.id,
-            sku: product.sku,
-            name: product.name,
-            quantity: item.quantity,
-            unitPrice: product.price.amount,
-            currency: product.price.currency,
-          }),
-        ),
-      );
-      await this.saga.recordCreated(tx, order);
-      return order;
-    }).then((order) => {
-      this.saga.crashPoint(ctx, order.id, 'order_created');
-      return order;
-    });
+    const [row] = await rows<OrderRow>(
+      ctx.em,
+      `WITH seq AS (SELECT nextval('order_number_seq')::text AS n),
+       created AS (
+         INSERT INTO orders (id, number, user_id, idempotency_key, status, saga_state, owner_claim, payment_token, total_amount, currency, shipping_address, trace_parent)
+         SELECT $1, 'SO-' || lpad(n, greatest(6, length(n)), '0'), $2, $3, 'PENDING', 'order_created', $4, $5, $6, $7, $8::jsonb, $16 FROM seq
+         RETURNING ${ORDER_COLUMNS}
+       ), lines AS (
+         INSERT INTO order_lines (order_id, position, product_id, sku, name, quantity, unit_price, currency)
+         SELECT created.id, l.position, l.product_id, l.sku, l.name, l.quantity, l.unit_price, l.currency
+         FROM created, unnest($9::int[], $10::uuid[], $11::varchar[], $12::varchar[], $13::int[], $14::int[], $15::varchar[])
+           AS l(position, product_id, sku, name, quantity, unit_price, currency)
+       ), recorded AS (
+         INSERT INTO order_events (order_id, event, from_state, to_state, status, reason)
+         SELECT id, 'created', NULL, saga_state, status, NULL FROM created
+       )
+       SELECT * FROM created`,
+      [
+        id,
+        user.userId,
+        input.idempotencyKey,
+        ownerClaim,
+        input.paymentToken,
+        total,
+        this.options.currency,
+        JSON.stringify(input.shippingAddress),
+        priced.map((_, position) => position),
+        priced.map(({ product }) => product.id),
+        priced.map(({ product }) => product.sku),
+        priced.map(({ product }) => product.name),
+        priced.map(({ item }) => item.quantity),
+        priced.map(({ product }) => product.price.amount),
+        priced.map(({ product }) => product.price.currency),
+        currentTraceparent() ?? null,
+      ],
+    );
+    const order = orderFromRow(row);
+    this.saga.crashPoint(ctx, order.id, 'order_created');
+    return { order, lines: priced.map(({ product, item }) => ({ productId: product.id, quantity: item.quantity })) };
   }
 }

@@ -1,10 +1,7 @@
-import { AppError, ErrorCode, rows, withTransaction, type ServiceContext, type SessionClaim, type SessionLocks } from '@shop/kit';
-import { In } from 'typeorm';
+import { AppError, ErrorCode, rows, type ServiceContext, type SessionClaim, type SessionLocks } from '@shop/kit';
 import type { Clients, PaymentRecord } from '../clients';
-import { CartItem } from '../entities/cart-item.entity';
-import { Order } from '../entities/order.entity';
-import { OrderEvent } from '../entities/order-event.entity';
-import { OrderLine } from '../entities/order-line.entity';
+import { Order, ORDER_COLUMNS, orderFromRow, type OrderRow } from '../entities/order.entity';
+import type { OrderLine } from '../entities/order-line.entity';
 import type { SagaStep as CrashPoint } from '../env';
 import { recordTransition, type OrderMetrics } from '../metrics';
 import { stepIn, TERMINAL_STATES, transitionFor, type SagaEvent, type SagaStep } from './saga-machine';
@@ -25,6 +22,9 @@ export interface StepOutcome {
   reason?: string;
   rejection?: AppError;
 }
+
+/** What the saga needs of an order line: what to reserve, and what to take out of the cart. */
+export type SagaLine = Pick<OrderLine, 'productId' | 'quantity'>;
 
 /** Once the order is in one of these states the payment token is of no further use and is dropped. */
 const TOKEN_DONE = new Set(['order_confirmed', 'failed', 'completed']);
@@ -78,11 +78,6 @@ export class Saga {
     return this.options.locks.release(claim);
   }
 
-  /** The `created` transition: the order row (already built) and its first event. Call inside the creating transaction. */
-  async recordCreated(tx: ServiceContext, order: Order): Promise<void> {
-    await this.recordEvent(tx, order.id, 'created', null, order.sagaState, order.status, null);
-  }
-
   /** Test-only fault hook: an abrupt exit right after `step` was persisted. */
   crashPoint(ctx: ServiceContext, orderId: string, step: string): void {
     if (this.options.crashAfter !== step) return;
@@ -93,44 +88,67 @@ export class Saga {
   /**
    * Applies the row of the table for (order's state, outcome.event). Returns the order as it
    * now is, or null when the order is no longer this claim's or no longer in that state.
+   *
+   * One statement: the conditional UPDATE, its `order_events` row and (for `empty_cart`) the
+   * cart lines of the ordered products, as data-modifying CTEs, which Postgres applies
+   * atomically (one implicit transaction) — the transition and its event row still commit
+   * together or not at all, in one round trip instead of five.
    */
-  async advance(
-    ctx: ServiceContext,
-    claim: SessionClaim,
-    order: Order,
-    outcome: StepOutcome,
-    within?: (tx: ServiceContext) => Promise<void>,
-  ): Promise<Order | null> {
+  async advance(ctx: ServiceContext, claim: SessionClaim, order: Order, outcome: StepOutcome, emptyCart?: SagaLine[]): Promise<Order | null> {
     const t = transitionFor(order.sagaState, outcome.event);
     if (!t) throw new Error(`saga: no transition for ${outcome.event} in ${order.sagaState}`);
     const rejection = outcome.rejection;
-    const patch: Partial<Order> = { sagaState: t.to, ...(t.status ? { status: t.status } : {}) };
-    if (outcome.reason || rejection) patch.failureReason = (outcome.reason ?? rejection!.code.toLowerCase()).slice(0, 60);
-    if (rejection) {
-      const productIds = rejection.extensions?.productIds as string[] | undefined;
-      patch.rejectionCode = rejection.code;
-      patch.rejectionDetail = { message: rejection.message, ...(productIds ? { productIds } : {}) };
-    }
-    if (TOKEN_DONE.has(t.to)) patch.paymentToken = null;
-    if (TERMINAL_STATES.includes(t.to)) patch.ownerClaim = null;
-    const next = await withTransaction(ctx, async (tx) => {
-      const result = await tx.em
-        .createQueryBuilder()
-        .update(Order)
-        .set({ ...patch, updatedAt: () => 'now()' })
-        .where('id = :id AND saga_state = :from AND owner_claim = :token', { id: order.id, from: order.sagaState, token: claim.token })
-        .andWhere(t.requireStatus ? 'status = :requireStatus' : 'TRUE', { requireStatus: t.requireStatus })
-        .execute();
-      if (!result.affected) return null;
-      await within?.(tx);
-      const updated = await tx.em.getRepository(Order).findOneByOrFail({ id: order.id });
-      await this.recordEvent(tx, order.id, t.event, order.sagaState, t.to, updated.status, patch.failureReason ?? null);
-      return updated;
-    });
-    if (!next) return null;
-    recordTransition(this.options.metrics, [order.sagaState], { status: t.status, failureReason: patch.failureReason });
+    const failureReason = outcome.reason || rejection ? (outcome.reason ?? rejection!.code.toLowerCase()).slice(0, 60) : null;
+    const productIds = rejection?.extensions?.productIds as string[] | undefined;
+    const rejectionDetail = rejection ? { message: rejection.message, ...(productIds ? { productIds } : {}) } : null;
+    const emptying = emptyCart?.map((line) => line.productId) ?? [];
+    const [moved] = await rows<OrderRow & { emptied: number }>(
+      ctx.em,
+      `WITH moved AS (
+         UPDATE orders SET
+           saga_state = $4,
+           status = COALESCE($5::varchar, status),
+           failure_reason = CASE WHEN $6::varchar IS NULL THEN failure_reason ELSE $6::varchar END,
+           rejection_code = CASE WHEN $7::varchar IS NULL THEN rejection_code ELSE $7::varchar END,
+           rejection_detail = CASE WHEN $7::varchar IS NULL THEN rejection_detail ELSE $8::jsonb END,
+           payment_token = CASE WHEN $9::boolean THEN NULL ELSE payment_token END,
+           owner_claim = CASE WHEN $10::boolean THEN NULL ELSE owner_claim END,
+           updated_at = now()
+         WHERE id = $1 AND saga_state = $2 AND owner_claim = $3 AND ($11::varchar IS NULL OR status = $11::varchar)
+         RETURNING ${ORDER_COLUMNS}
+       ), recorded AS (
+         INSERT INTO order_events (order_id, event, from_state, to_state, status, reason)
+         SELECT id, $12, $2, saga_state, status, $6::varchar FROM moved
+       )${
+         emptying.length
+           ? `, emptied AS (
+         DELETE FROM cart_items c USING moved WHERE c.user_id = moved.user_id AND c.product_id = ANY($13::uuid[]) RETURNING 1
+       )
+       SELECT moved.*, (SELECT count(*) FROM emptied)::int AS emptied FROM moved`
+           : `
+       SELECT moved.*, 0 AS emptied FROM moved`
+       }`,
+      [
+        order.id,
+        order.sagaState,
+        claim.token,
+        t.to,
+        t.status ?? null,
+        failureReason,
+        rejection?.code ?? null,
+        rejectionDetail ? JSON.stringify(rejectionDetail) : null,
+        TOKEN_DONE.has(t.to),
+        TERMINAL_STATES.includes(t.to),
+        t.requireStatus ?? null,
+        t.event,
+        ...(emptying.length ? [emptying] : []),
+      ],
+    );
+    if (!moved) return null;
+    if (moved.emptied > 0) this.options.metrics.cartsConverted.inc();
+    recordTransition(this.options.metrics, [order.sagaState], { status: t.status, failureReason: failureReason ?? undefined });
     this.crashPoint(ctx, order.id, t.to);
-    return next;
+    return orderFromRow(moved);
   }
 
   /**
@@ -139,10 +157,19 @@ export class Saga {
    * connection is re-taken before the next step, or the worker stops. Step errors (a timeout,
    * a service down) propagate with the order left where it stands, for a retry or recovery.
    */
-  async drive(ctx: ServiceContext, claim: SessionClaim, orderId: string, paymentToken?: string): Promise<Order> {
+  async drive(
+    ctx: ServiceContext,
+    claim: SessionClaim,
+    orderId: string,
+    paymentToken?: string,
+    /** The order and its lines when the caller has just written them (a new checkout): not read again. */
+    known?: { order: Order; lines: SagaLine[] },
+  ): Promise<Order> {
     const repo = ctx.em.getRepository(Order);
-    let order = await repo.findOneByOrFail({ id: orderId });
-    const lines = await ctx.em.getRepository(OrderLine).find({ where: { orderId }, order: { position: 'ASC' } });
+    let order = known?.order ?? (await repo.findOneByOrFail({ id: orderId }));
+    const lines =
+      known?.lines ??
+      (await rows<SagaLine>(ctx.em, `SELECT product_id AS "productId", quantity FROM order_lines WHERE order_id = $1 ORDER BY position`, [orderId]));
     let current = claim;
     let reservedHere = false;
     let lastEvent: SagaEvent | undefined;
@@ -161,7 +188,7 @@ export class Saga {
         const outcome = await this.run(ctx, step, order, lines, { paymentToken, reservedHere, lastEvent });
         if (step === 'reserve' && outcome.event === 'reserved') reservedHere = true;
         lastEvent = outcome.event;
-        const next = await this.advance(ctx, current, order, outcome, step === 'empty_cart' ? (tx) => this.emptyCart(tx, order, lines) : undefined);
+        const next = await this.advance(ctx, current, order, outcome, step === 'empty_cart' ? lines : undefined);
         // Someone else moved the order: it is theirs now. Nothing this worker took can outlive
         // their undo, should they undo it: a reserve after a release holds nothing, an authorize
         // after a void is never made, an approval that loses to a void is voided at the provider.
@@ -177,7 +204,7 @@ export class Saga {
     ctx: ServiceContext,
     step: SagaStep,
     order: Order,
-    lines: OrderLine[],
+    lines: SagaLine[],
     here: { paymentToken?: string; reservedHere: boolean; lastEvent?: SagaEvent },
   ): Promise<StepOutcome> {
     const { inventory, payments } = this.clients;
@@ -267,7 +294,7 @@ export class Saga {
   }
 
   /** Reserve (idempotent per order), renewing an expired reservation; throws OUT_OF_STOCK when it cannot. */
-  private async hold(order: Order, lines: OrderLine[]) {
+  private async hold(order: Order, lines: SagaLine[]) {
     const held = await this.clients.inventory.reserve(
       order.id,
       lines.map((line) => ({ productId: line.productId, quantity: line.quantity })),
@@ -278,7 +305,7 @@ export class Saga {
   }
 
   /** true when the order's stock is held (again); false when it is gone and cannot be re-reserved. */
-  private async holdAgain(order: Order, lines: OrderLine[]): Promise<boolean> {
+  private async holdAgain(order: Order, lines: SagaLine[]): Promise<boolean> {
     try {
       await this.hold(order, lines);
       return true;
@@ -298,25 +325,5 @@ export class Saga {
     if (mayBeProcessing && order.paymentToken && (await payments.get(order.id))?.status === 'PROCESSING')
       await this.authorize(order, order.paymentToken).catch((e) => ctx.log.warn({ err: e, orderId: order.id }, 'settling before the void failed'));
     await payments.void(order.id);
-  }
-
-  private async emptyCart(tx: ServiceContext, order: Order, lines: OrderLine[]) {
-    const productIds = lines.map((line) => line.productId);
-    if (!productIds.length) return;
-    const emptied = await tx.em.getRepository(CartItem).delete({ userId: order.userId, productId: In(productIds) });
-    if (emptied.affected) this.options.metrics.cartsConverted.inc();
-  }
-
-  private async recordEvent(
-    tx: ServiceContext,
-    orderId: string,
-    event: SagaEvent,
-    fromState: string | null,
-    toState: string,
-    status: string,
-    reason: string | null,
-  ) {
-    const repo = tx.em.getRepository(OrderEvent);
-    await repo.insert(repo.create({ orderId, event, fromState, toState, status, reason }));
   }
 }
