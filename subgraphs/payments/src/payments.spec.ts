@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { ServiceClient, TokenSigner, type RunningService } from '@shop/kit';
+import { recordStatements, ServiceClient, statementKind, TokenSigner, type RunningService } from '@shop/kit';
 import { createTestDatabase, createTestKeys, metricValue, subgraphCaller, type TestDatabase } from '@shop/kit/testing';
 import { startPayments } from './index';
 
@@ -170,6 +170,24 @@ describe('transitions', () => {
       'CAPTURED>REFUNDED',
     ]);
     expect(await asOrders.call<Payment>('payments/get', { orderId: body.orderId })).toMatchObject({ status: 'REFUNDED' });
+  });
+
+  it('round trips of a checkout: authorize in one short transaction plus one statement, capture in two statements', async () => {
+    const body = authorizeBody();
+    const recorded = recordStatements(service.dataSource);
+    try {
+      await asOrders.call<Payment>('payments/authorize', body);
+      const authorizeStatements = recorded.statements.length;
+      expect((await asOrders.call<Payment>('payments/capture', { orderId: body.orderId })).status).toBe('CAPTURED');
+      // authorize: the lookup of a replay, then BEGIN, the per-order lock, the insert with its event, COMMIT, then approved with its event.
+      expect(recorded.statements.slice(0, authorizeStatements).map(statementKind)).toEqual(['select', 'start', 'select', 'with', 'commit', 'with']);
+      // capture: the payment, then captured with its event.
+      expect(recorded.statements.slice(authorizeStatements).map(statementKind)).toEqual(['select', 'with']);
+    } finally {
+      recorded.stop();
+    }
+    // Each event row was written by the statement that made its change.
+    for (const text of recorded.statements.filter((t) => /INSERT INTO payment_events/i.test(t))) expect(text).toMatch(/(INSERT INTO|UPDATE) payments/i);
   });
 
   it('authorize → void; a voided payment cannot be captured or refunded', async () => {

@@ -59,3 +59,46 @@ export class Payment {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }
+
+/** The payments columns in the order `paymentFromRow` reads them (raw SQL on the checkout's path). */
+export const PAYMENT_COLUMNS =
+  'id, order_id, user_id, idempotency_key, request_hash, status, amount, currency, card_brand, card_last4, failure_reason, provider_ref, trace_parent, created_at, updated_at';
+
+export interface PaymentRow {
+  id: string;
+  order_id: string;
+  user_id: string;
+  idempotency_key: string;
+  request_hash: string;
+  status: PaymentState;
+  amount: number;
+  currency: string;
+  card_brand: string | null;
+  card_last4: string | null;
+  failure_reason: string | null;
+  provider_ref: string | null;
+  trace_parent: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A Payment from a row of PAYMENT_COLUMNS, as the repository would have hydrated it. */
+export function paymentFromRow(row: PaymentRow): Payment {
+  return Object.assign(new Payment(), {
+    id: row.id,
+    orderId: row.order_id,
+    userId: row.user_id,
+    idempotencyKey: row.idempotency_key,
+    requestHash: row.request_hash,
+    status: row.status,
+    amount: row.amount,
+    currency: row.currency,
+    cardBrand: row.card_brand,
+    cardLast4: row.card_last4,
+    failureReason: row.failure_reason,
+    providerRef: row.provider_ref,
+    traceParent: row.trace_parent,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  });
+}

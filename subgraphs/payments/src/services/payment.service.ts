@@ -11,8 +11,7 @@ import {
   withTransaction,
   type ServiceContext,
 } from '@shop/kit';
-import { Payment, type PaymentState } from '../entities/payment.entity';
-import { PaymentEvent } from '../entities/payment-event.entity';
+import { Payment, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow, type PaymentState } from '../entities/payment.entity';
 import { ProviderError, type AuthorizeResult, type PaymentProvider } from '../provider/payment-provider';
 import type { PaymentMetrics } from '../metrics';
 import { paymentTransition, statesFor, type PaymentEventName } from './payment-machine';
@@ -96,23 +95,37 @@ export class PaymentService {
         payment = await withTransaction(ctx, async (tx) => {
           // An order that was undone before its authorization arrived (a late, stale request)
           // is never authorized: the payment is recorded VOIDED without asking the provider.
-          const undone = await this.lockOrder(tx, input.orderId);
-          const event: PaymentEventName = undone ? 'voided' : 'authorize_requested';
-          const created = await tx.em.getRepository(Payment).save(
-            tx.em.getRepository(Payment).create({
-              orderId: input.orderId,
-              userId: input.userId,
-              idempotencyKey: input.idempotencyKey,
+          // The undone check reads after the lock is held (its own statement, so its own snapshot).
+          await this.lock(tx, input.orderId);
+          const processing = paymentTransition(null, 'authorize_requested')!;
+          const voided = paymentTransition(null, 'voided')!;
+          const [created] = await rows<PaymentRow>(
+            tx.em,
+            `WITH undone AS (SELECT EXISTS (SELECT 1 FROM undone_orders WHERE order_id = $1) AS yes),
+             created AS (
+               INSERT INTO payments (order_id, user_id, idempotency_key, request_hash, status, amount, currency, failure_reason, trace_parent)
+               SELECT $1, $2, $3, $4, CASE WHEN yes THEN $7::varchar ELSE $8::varchar END, $5, $6, CASE WHEN yes THEN 'order_undone' END, $11 FROM undone
+               RETURNING ${PAYMENT_COLUMNS}
+             ), recorded AS (
+               INSERT INTO payment_events (payment_id, event, from_status, to_status, reason)
+               SELECT id, CASE WHEN status = $7::varchar THEN $9::varchar ELSE $10::varchar END, NULL, status, failure_reason FROM created
+             )
+             SELECT * FROM created`,
+            [
+              input.orderId,
+              input.userId,
+              input.idempotencyKey,
               requestHash,
-              status: paymentTransition(null, event)!.to,
-              amount: input.amount,
-              currency: input.currency,
-              failureReason: undone ? 'order_undone' : null,
-              traceParent: currentTraceparent() ?? null,
-            }),
+              input.amount,
+              input.currency,
+              voided.to,
+              processing.to,
+              voided.event,
+              processing.event,
+              currentTraceparent() ?? null,
+            ],
           );
-          await this.recordEvent(tx, created.id, event, null, created.status, created.failureReason);
-          return created;
+          return paymentFromRow(created);
         });
       } catch (error) {
         if (!uniqueViolation(error)) throw error;
@@ -127,14 +140,16 @@ export class PaymentService {
 
   /** The payment already made under this key (or for this order); CONFLICT when it is another request. */
   private async findForAuthorize(ctx: ServiceContext, key: string, orderId: string, requestHash: string) {
-    const rows = await ctx.em.getRepository(Payment).find({ where: [{ idempotencyKey: key }, { orderId }] });
-    const byKey = rows.find((row) => row.idempotencyKey === key);
+    const found = (
+      await rows<PaymentRow>(ctx.em, `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE idempotency_key = $1 OR order_id = $2`, [key, orderId])
+    ).map(paymentFromRow);
+    const byKey = found.find((row) => row.idempotencyKey === key);
     if (byKey) {
       if (byKey.requestHash !== requestHash)
         throw new ConflictError('This idempotency key was already used for a different payment request');
       return byKey;
     }
-    if (rows.length > 0) throw new ConflictError('This order already has a payment (under another idempotency key)');
+    if (found.length > 0) throw new ConflictError('This order already has a payment (under another idempotency key)');
     return null;
   }
 
@@ -258,9 +273,9 @@ export class PaymentService {
   }
 
   private async require(ctx: ServiceContext, orderId: string): Promise<Payment> {
-    const payment = await ctx.em.getRepository(Payment).findOneBy({ orderId });
-    if (!payment) throw new NotFoundError(`No payment for order ${orderId}`);
-    return payment;
+    const [row] = await rows<PaymentRow>(ctx.em, `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1`, [orderId]);
+    if (!row) throw new NotFoundError(`No payment for order ${orderId}`);
+    return paymentFromRow(row);
   }
 
   private async reload(ctx: ServiceContext, id: string): Promise<Payment> {
@@ -272,30 +287,45 @@ export class PaymentService {
    * whether the order was already undone (voided before it had a payment).
    */
   private async lockOrder(tx: ServiceContext, orderId: string): Promise<boolean> {
-    await rows(tx.em, `SELECT pg_advisory_xact_lock(hashtext('payments:order'), hashtext($1))`, [orderId]);
+    await this.lock(tx, orderId);
     return (await rows(tx.em, `SELECT 1 FROM undone_orders WHERE order_id = $1`, [orderId])).length > 0;
   }
 
-  /**
-   * Applies the table's row for `event` to the payment, with its event row, in one short
-   * transaction; null when the payment is no longer in a state the event applies to.
-   */
-  private async transition(ctx: ServiceContext, payment: Payment, event: PaymentEventName, patch: Partial<Payment> = {}): Promise<Payment | null> {
-    return withTransaction(ctx, async (tx) => {
-      const repo = tx.em.getRepository(Payment);
-      const current = await repo.findOne({ where: { id: payment.id }, lock: { mode: 'pessimistic_write' } });
-      if (!current || !statesFor(event).includes(current.status)) return null;
-      const t = paymentTransition(current.status, event)!;
-      const previous = current.status;
-      Object.assign(current, patch, { status: t.to });
-      const saved = await repo.save(current);
-      await this.recordEvent(tx, payment.id, event, previous, t.to, patch.failureReason ?? null);
-      return saved;
-    });
+  /** The per-order transaction lock alone: whatever reads undone_orders after it must be a later statement (a fresh snapshot). */
+  private async lock(tx: ServiceContext, orderId: string): Promise<void> {
+    await rows(tx.em, `SELECT pg_advisory_xact_lock(hashtext('payments:order'), hashtext($1))`, [orderId]);
   }
 
-  private async recordEvent(ctx: ServiceContext, paymentId: string, event: PaymentEventName, from: string | null, to: string, reason: string | null) {
-    const repo = ctx.em.getRepository(PaymentEvent);
-    await repo.save(repo.create({ paymentId, event, fromStatus: from, toStatus: to, reason }));
+  /**
+   * Applies the table's row for `event` to the payment, with its event row, in one statement
+   * (data-modifying CTEs, atomic on their own); null when the payment is no longer in a state
+   * the event applies to. The row is locked first (FOR UPDATE), so the status checked against
+   * the table and recorded as `from_status` is the one the update replaces.
+   */
+  private async transition(ctx: ServiceContext, payment: Payment, event: PaymentEventName, patch: Partial<Payment> = {}): Promise<Payment | null> {
+    const from = statesFor(event);
+    const to = new Set(from.map((state) => paymentTransition(state, event)!.to));
+    if (to.size !== 1) throw new Error(`payments: ${event} must lead to one state`);
+    const [moved] = await rows<PaymentRow>(
+      ctx.em,
+      `WITH locked AS (SELECT id, status FROM payments WHERE id = $1 FOR UPDATE),
+       moved AS (
+         UPDATE payments p SET
+           status = $2::varchar,
+           provider_ref = COALESCE($5::varchar, p.provider_ref),
+           card_brand = COALESCE($6::varchar, p.card_brand),
+           card_last4 = COALESCE($7::varchar, p.card_last4),
+           failure_reason = COALESCE($8::varchar, p.failure_reason),
+           updated_at = now()
+         FROM locked WHERE p.id = locked.id AND locked.status = ANY($3::varchar[])
+         RETURNING ${PAYMENT_COLUMNS.split(', ').map((column) => `p.${column}`).join(', ')}, locked.status AS previous
+       ), recorded AS (
+         INSERT INTO payment_events (payment_id, event, from_status, to_status, reason)
+         SELECT id, $4::varchar, previous, status, $8::varchar FROM moved
+       )
+       SELECT * FROM moved`,
+      [payment.id, [...to][0], from, event, patch.providerRef ?? null, patch.cardBrand ?? null, patch.cardLast4 ?? null, patch.failureReason ?? null],
+    );
+    return moved ? paymentFromRow(moved) : null;
   }
 }
