@@ -13,7 +13,6 @@ import {
 import type { ReservationStatus } from '../entities/reservation.entity';
 import type { MovementKind } from '../entities/stock-movement.entity';
 import { isUuid, rows } from '@shop/kit';
-import { writeMovements } from './stock.service';
 
 export interface ReserveInput {
   orderId: string;
@@ -52,6 +51,9 @@ function linesOf(input: unknown): Line[] {
   }
   return [...merged].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => (a.productId < b.productId ? -1 : 1));
 }
+
+/** The movements of a change to stock: lines $1 (ids) and $2 (quantities) of order $3, kind $4 (appended to a WITH). */
+const MOVEMENTS_INSERT = `INSERT INTO stock_movements (product_id, kind, quantity, order_id) SELECT pid, $4::varchar, qty, $3::varchar FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty)`;
 
 const state = (row: { order_id: string; status: ReservationStatus; expires_at: Date }): ReservationState => ({
   orderId: row.order_id,
@@ -119,27 +121,27 @@ export class ReservationService {
       return !row || row.on_hand - row.reserved < l.quantity;
     });
     if (short.length > 0) throw new OutOfStockError(short.map((l) => l.productId)); // rolls everything back
-    const params = [ids, lines.map((l) => l.quantity)];
+    // The stock (rows locked above), the reservation's lines and their movements: one statement.
     await rows(
       tx.em,
-      `UPDATE stock_levels s SET reserved = s.reserved + l.qty, updated_at = now()
-       FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty) WHERE s.product_id = l.pid`,
-      params,
+      `WITH held AS (
+         UPDATE stock_levels s SET reserved = s.reserved + l.qty, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty) WHERE s.product_id = l.pid
+       ), reserved_lines AS (
+         INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT $3::varchar, pid, qty FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty)
+       )
+       ${MOVEMENTS_INSERT}`,
+      [ids, lines.map((l) => l.quantity), orderId, 'reservation'],
     );
-    await rows(
-      tx.em,
-      `INSERT INTO reservation_lines (order_id, product_id, quantity) SELECT $3, pid, qty FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty)`,
-      [...params, orderId],
-    );
-    await writeMovements(tx, 'reservation', lines, orderId);
   }
 
   /** Turns reserved units into a sale: on_hand and reserved both go down. Idempotent. */
   async commit(ctx: HasEntityManager, input: { orderId: string }): Promise<ReservationState> {
     const orderId = orderIdOf(input);
     return withTransaction(ctx, async (tx) => {
-      if (await this.transition(tx, orderId, 'COMMITTED')) {
-        await this.moveUnits(tx, orderId, 'sale', { onHand: -1, reserved: -1 });
+      const lines = await this.transition(tx, orderId, 'COMMITTED');
+      if (lines) {
+        await this.moveUnits(tx, orderId, 'sale', { onHand: -1, reserved: -1 }, lines);
         return { orderId, status: 'COMMITTED' };
       }
       const current = await this.find(tx, orderId);
@@ -155,8 +157,9 @@ export class ReservationService {
   async release(ctx: HasEntityManager, input: { orderId: string }): Promise<ReservationState> {
     const orderId = orderIdOf(input);
     return withTransaction(ctx, async (tx) => {
-      if (await this.transition(tx, orderId, 'RELEASED')) {
-        await this.moveUnits(tx, orderId, 'release', { onHand: 0, reserved: -1 });
+      const lines = await this.transition(tx, orderId, 'RELEASED');
+      if (lines) {
+        await this.moveUnits(tx, orderId, 'release', { onHand: 0, reserved: -1 }, lines);
         return { orderId, status: 'RELEASED' };
       }
       const current = await this.find(tx, orderId);
@@ -217,8 +220,9 @@ export class ReservationService {
       // Each expiry is a span of the sweep's trace, linked to the request that reserved the stock.
       const done = await withSpan('reservation expiry', { links: linkTo(traceParent), attributes: { 'order.id': orderId } }, () =>
         withTransaction(ctx, async (tx) => {
-          if (!(await this.transition(tx, orderId, 'EXPIRED', true))) return false;
-          await this.moveUnits(tx, orderId, 'expiry', { onHand: 0, reserved: -1 });
+          const lines = await this.transition(tx, orderId, 'EXPIRED', true);
+          if (!lines) return false;
+          await this.moveUnits(tx, orderId, 'expiry', { onHand: 0, reserved: -1 }, lines);
           return true;
         }),
       );
@@ -236,34 +240,55 @@ export class ReservationService {
     return row ? state(row) : null;
   }
 
-  /** RESERVED -> `to`, only if still RESERVED (and, for expiry, only if really due). */
-  private async transition(tx: HasEntityManager, orderId: string, to: ReservationStatus, onlyIfDue = false): Promise<boolean> {
-    const updated = await rows(
+  /**
+   * RESERVED -> `to`, only if still RESERVED (and, for expiry, only if really due); the
+   * reservation's lines (in product-id order) when it moved, null when it did not. One statement.
+   */
+  private async transition(tx: HasEntityManager, orderId: string, to: ReservationStatus, onlyIfDue = false): Promise<Line[] | null> {
+    const moved = await rows<{ product_id: string | null; quantity: number | null }>(
       tx.em,
-      `UPDATE reservations SET status = $2, updated_at = now()
-       WHERE order_id = $1 AND status = 'RESERVED' ${onlyIfDue ? 'AND expires_at <= now()' : ''} RETURNING order_id`,
+      `WITH moved AS (
+         UPDATE reservations SET status = $2, updated_at = now()
+         WHERE order_id = $1 AND status = 'RESERVED' ${onlyIfDue ? 'AND expires_at <= now()' : ''} RETURNING order_id
+       )
+       SELECT l.product_id, l.quantity FROM moved LEFT JOIN reservation_lines l ON l.order_id = moved.order_id ORDER BY l.product_id`,
       [orderId, to],
     );
-    return updated.length === 1;
+    if (moved.length === 0) return null;
+    return moved.flatMap((r) => (r.product_id ? [{ productId: r.product_id, quantity: r.quantity! }] : []));
   }
 
-  /** Applies the reservation's lines to stock (signs per column), locking rows in id order, and logs them. */
-  private async moveUnits(tx: HasEntityManager, orderId: string, kind: MovementKind, sign: { onHand: number; reserved: number }) {
-    const lines = (
-      await rows<{ product_id: string; quantity: number }>(
-        tx.em,
-        `SELECT product_id, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY product_id`,
-        [orderId],
-      )
-    ).map((r) => ({ productId: r.product_id, quantity: r.quantity }));
+  /**
+   * Applies the reservation's lines to stock (signs per column), locking rows in id order, and
+   * logs them: the lock, then the stock and its movements in one statement.
+   */
+  private async moveUnits(
+    tx: HasEntityManager,
+    orderId: string,
+    kind: MovementKind,
+    sign: { onHand: number; reserved: number },
+    known?: Line[],
+  ) {
+    const lines =
+      known ??
+      (
+        await rows<{ product_id: string; quantity: number }>(
+          tx.em,
+          `SELECT product_id, quantity FROM reservation_lines WHERE order_id = $1 ORDER BY product_id`,
+          [orderId],
+        )
+      ).map((r) => ({ productId: r.product_id, quantity: r.quantity }));
+    if (lines.length === 0) return;
     const ids = lines.map((l) => l.productId);
     await rows(tx.em, `SELECT 1 FROM stock_levels WHERE product_id = ANY($1::uuid[]) ORDER BY product_id FOR UPDATE`, [ids]);
     await rows(
       tx.em,
-      `UPDATE stock_levels s SET on_hand = s.on_hand + $3 * l.qty, reserved = s.reserved + $4 * l.qty, updated_at = now()
-       FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty) WHERE s.product_id = l.pid`,
-      [ids, lines.map((l) => l.quantity), sign.onHand, sign.reserved],
+      `WITH moved AS (
+         UPDATE stock_levels s SET on_hand = s.on_hand + $5::int * l.qty, reserved = s.reserved + $6::int * l.qty, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS l(pid, qty) WHERE s.product_id = l.pid
+       )
+       ${MOVEMENTS_INSERT}`,
+      [ids, lines.map((l) => l.quantity), orderId, kind, sign.onHand, sign.reserved],
     );
-    await writeMovements(tx, kind, lines, orderId);
   }
 }
