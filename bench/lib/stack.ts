@@ -103,6 +103,11 @@ export class Stack {
       // The subgraphs are the same for every gateway; warn keeps their logging off the 2 cores.
       LOG_LEVEL: 'warn',
       DATABASE_URL: this.databases[name].url,
+      // Two whole stacks at 50 buyers with the default 10 connections per service (plus orders'
+      // lock connection) ran the machine's Postgres out of connections (max_connections 100,
+      // shared with other work) and the bench died with "too many clients". Two cores cannot
+      // run more than two statements at once anyway. BENCH_DATABASE_POOL_MAX overrides.
+      DATABASE_POOL_MAX: process.env.BENCH_DATABASE_POOL_MAX ?? '5',
       ...(name === 'users' ? { BCRYPT_COST: '10', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } : {}),
     };
   }
