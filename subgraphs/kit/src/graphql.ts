@@ -1,10 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError } from './errors';
+import { AppError, ServiceUnavailableError } from './errors';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { currentRequestId } from './request-context';
+import { databaseUnavailable } from './sql';
 import { activeSpan, recordError } from './telemetry';
 
 const PUBLIC_CODES = new Set([
@@ -26,15 +27,22 @@ const PUBLIC_CODES = new Set([
 ]);
 
 /**
- * Errors a client may read are passed through. Anything else is an internal error: logged
- * in full here, and in production answered with a generic message carrying the request id
- * (never a stack trace or SQL).
+ * Errors a client may read are passed through. A database that is unreachable, refusing
+ * connections or restarting is an outage, not a defect: SERVICE_UNAVAILABLE (retryable), naming
+ * the service, never the database's address. Anything else is an internal error: logged in full
+ * here, and in production answered with a generic message carrying the request id (never a
+ * stack trace or SQL).
  */
-export function createErrorFormatter(options: { production: boolean; logger: Logger }) {
+export function createErrorFormatter(options: { production: boolean; logger: Logger; service?: string }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
     if (original instanceof AppError || PUBLIC_CODES.has(code)) return formatted;
+    if (databaseUnavailable(original)) {
+      options.logger.warn({ err: original, path: formatted.path }, 'database unavailable');
+      const unavailable = new ServiceUnavailableError(options.service ?? 'storage', String(original));
+      return { message: unavailable.message, path: formatted.path, locations: formatted.locations, extensions: { code: unavailable.code, ...unavailable.extensions } };
+    }
     options.logger.error({ err: original, path: formatted.path }, 'unexpected error');
     if (!options.production) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL_SERVER_ERROR' } };
     const requestId = currentRequestId();

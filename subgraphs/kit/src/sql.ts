@@ -37,3 +37,27 @@ export function uniqueViolation(error: unknown): string | undefined {
   const driverError = ((error as { driverError?: unknown }).driverError ?? error) as { code?: string; constraint?: string };
   return driverError.code === '23505' ? (driverError.constraint ?? 'unique') : undefined;
 }
+
+/**
+ * SQLSTATEs that say the database cannot serve right now, not that the statement is wrong: a
+ * connection exception (class 08), too many connections (53300), and the server shutting down,
+ * crashing or starting (57P01-57P03: what a failover or restart does to open connections).
+ */
+const UNAVAILABLE_STATES = /^(08...|53300|57P0[123])$/;
+/** The same seen from the socket or the pool: refused, reset, timed out, terminated. */
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * Whether a failed statement failed because the database is unreachable, refusing connections
+ * or restarting (worth retrying in a moment: SERVICE_UNAVAILABLE) rather than because of the
+ * statement or the data (a defect: INTERNAL_SERVER_ERROR). Reads TypeORM's QueryFailedError and
+ * raw driver and socket errors.
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const driverError = ((error as { driverError?: unknown }).driverError ?? error) as { code?: unknown; message?: unknown };
+  const code = typeof driverError.code === 'string' ? driverError.code : '';
+  if (UNAVAILABLE_STATES.test(code) || UNAVAILABLE_ERRNOS.has(code)) return true;
+  return typeof driverError.message === 'string' && UNAVAILABLE_MESSAGES.test(driverError.message);
+}

@@ -12,11 +12,12 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express, { type Response } from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
-import { AppError, ErrorCode, UnauthenticatedError } from './errors';
+import { AppError, ErrorCode, ServiceUnavailableError, UnauthenticatedError } from './errors';
 import { closeServer, createHttpBase, listen, pathOf, plainJsonRequest, readJsonBody, sendGraphQLError } from './http';
 import type { Logger } from './logger';
 import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
+import { databaseUnavailable } from './sql';
 import { redisState } from './store';
 import { activeSpan, recordError } from './telemetry';
 import type { CommonConfig, Runtime } from './runtime';
@@ -125,7 +126,13 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
           if (malformed) throw malformedInputError(malformed);
           const result = await handler(spec.context(baseContext(req, call)), req.body);
           res.json({ data: result ?? null });
-        } catch (error) {
+        } catch (thrown) {
+          let error = thrown;
+          // A database outage is this service being unavailable (retryable), not a defect of the call.
+          if (databaseUnavailable(thrown)) {
+            logger.warn({ err: thrown, path }, 'database unavailable');
+            error = new ServiceUnavailableError(name, String(thrown));
+          }
           if (error instanceof AppError) {
             sendInternalError(res, error.httpStatus === 400 ? 422 : error.httpStatus, error.code, error.message, error.extensions);
             return;
@@ -142,7 +149,7 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
   const apollo = new ApolloServer<Ctx>({
     schema: buildSubgraphSchema({ typeDefs: spec.typeDefs, resolvers: spec.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: !production,
-    formatError: createErrorFormatter({ production, logger }),
+    formatError: createErrorFormatter({ production, logger, service: name }),
     // Shutdown is ours (runMain): Apollo's own signal handlers would keep the process alive.
     stopOnTerminationSignals: false,
     plugins: [
