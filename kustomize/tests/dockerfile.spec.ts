@@ -191,7 +191,8 @@ describe('Dockerfile (replayed on the host for the users subgraph)', () => {
     const secrets = generatedSecrets('shop-production');
     const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
     Object.assign(env, find(objects, 'ConfigMap', pod.containers[0].envFrom[0].configMapRef.name).data);
-    for (const entry of pod.containers[0].env) env[entry.name] = secrets.get(entry.valueFrom.secretKeyRef.name)![entry.valueFrom.secretKeyRef.key];
+    for (const entry of pod.containers[0].env)
+      env[entry.name] = entry.value ?? secrets.get(entry.valueFrom.secretKeyRef.name)![entry.valueFrom.secretKeyRef.key];
     const port = await freePort();
     Object.assign(env, { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '10' });
     const cwd = path.join(apps.runtime, SERVICE); // WORKDIR /app/${SERVICE}
