@@ -111,9 +111,12 @@ describe('redis store when Redis stalls (paused: connected, never answering)', (
 
   it('pays one timeout, then skips Redis for every call until a probe gets an answer', async () => {
     server.pause();
-    // The first call waits for its timeout and opens the circuit ...
+    const asked = jest.spyOn(store.client, 'ping');
+    // The first call waits for its timeout and opens the circuit, asking Redis nothing more ...
     await expect(store.get('k')).rejects.toThrow(/timed out/i);
     expect(store.available).toBe(false);
+    expect(asked).not.toHaveBeenCalled();
+    asked.mockRestore();
     // ... every call after it is refused without asking Redis (no timeout of its own).
     const calls = [store.get('k'), store.mget(['k']), store.set('k', 'x'), store.setIfAbsent('n', 'x', 1000), store.del('k'), store.incrWindow('w', 1000)];
     const outcomes = await Promise.allSettled(calls);

@@ -56,7 +56,8 @@ export class RedisStore implements KeyValueStore {
   private readonly firstConnect: Promise<void>;
   private circuitOpen = false;
   private probe?: NodeJS.Timeout;
-  private confirming?: Promise<boolean>;
+  /** When the connection last received bytes from Redis (performance.now()). */
+  private lastHeardAt = -Infinity;
   private closed = false;
   private readonly logger?: Logger;
   private readonly probeIntervalMs: number;
@@ -92,6 +93,10 @@ export class RedisStore implements KeyValueStore {
       if (down) options.logger?.info('redis reachable again');
       down = false;
     });
+    // Every (re)connection has a new socket; whatever arrives on it shows Redis is answering.
+    this.client.on('connect', () => {
+      this.client.stream.on('data', () => (this.lastHeardAt = performance.now()));
+    });
   }
 
   /** False while the circuit is open (Redis stopped answering and no probe has succeeded since). */
@@ -106,10 +111,11 @@ export class RedisStore implements KeyValueStore {
   async guarded<T>(command: () => Promise<T>): Promise<T> {
     if (this.circuitOpen) throw new StoreUnavailableError();
     await this.firstConnect;
+    const sentAt = performance.now();
     try {
       return await command();
     } catch (error) {
-      if (!(error instanceof ReplyError) && !(await this.answersNow())) this.openCircuit(error);
+      if (!(error instanceof ReplyError) && !(await this.heardSince(sentAt))) this.openCircuit(error);
       throw error;
     }
   }
@@ -117,14 +123,13 @@ export class RedisStore implements KeyValueStore {
   /**
    * Asked before opening the circuit: a command timeout also fires when this process's own event
    * loop stalled past it (a cold start, a long synchronous task) while Redis had answered in time.
-   * Only a Redis that still does not answer a PING opens the circuit; concurrent failures share it.
+   * Its answer then waits in the socket, read in the loop's next I/O phase: after that phase (one
+   * setImmediate) bytes have arrived since the command was sent, and the circuit stays closed. A
+   * Redis that really stopped answering sent nothing, and costs no further wait to detect.
    */
-  private answersNow(): Promise<boolean> {
-    this.confirming ??= this.client
-      .ping()
-      .then((reply) => reply === 'PONG', () => false)
-      .finally(() => (this.confirming = undefined));
-    return this.confirming;
+  private async heardSince(sentAt: number): Promise<boolean> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.lastHeardAt >= sentAt;
   }
 
   get(key: string) {
