@@ -161,6 +161,16 @@ export function sendGraphQLError(
   sendJson(res, status, { errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
+/** The contract's answer to a body over the size limit: 413 BAD_REQUEST (direct routes and express.json alike). */
+export function sendBodyTooLarge(res: ServerResponse, limit: number): void {
+  sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${limit} bytes`);
+}
+
+/** The contract's answer to a body that is not JSON: 400 BAD_REQUEST. */
+export function sendBodyNotJson(res: ServerResponse): void {
+  sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+}
+
 /** A request body larger than the route allows (answered 413). */
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -225,7 +235,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, li
   try {
     text = await readBody(req, limit);
   } catch (error) {
-    if (error instanceof BodyTooLargeError) sendGraphQLError(res, 413, 'BAD_REQUEST', `Request body exceeds the limit of ${limit} bytes`);
+    if (error instanceof BodyTooLargeError) sendBodyTooLarge(res, limit);
     else res.destroy(); // the client went away mid-body
     return undefined;
   }
@@ -233,7 +243,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, li
   try {
     return { value: JSON.parse(text) };
   } catch {
-    sendGraphQLError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+    sendBodyNotJson(res);
     return undefined;
   }
 }
