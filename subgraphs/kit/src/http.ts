@@ -3,6 +3,8 @@ import express, { type Express } from 'express';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { acceptRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context';
+import { context } from '@opentelemetry/api';
+import { endServerSpan, startServerSpan } from './server-span';
 import { activeSpan, recordError } from './telemetry';
 
 /**
@@ -67,10 +69,11 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
     req.requestId = requestId;
     req.startedAt = process.hrtime.bigint();
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    // The server span (when tracing) carries the request id, so a trace leads to its log lines.
-    activeSpan()?.setAttribute('request.id', requestId);
     // Express rewrites req.url inside a mounted router; the path is taken before it does.
     const path = pathOf(req.url);
+    // The server span (when tracing) carries the request id, so a trace leads to its log lines.
+    const traced = startServerSpan(req.method ?? 'GET', path, req.headers, requestId);
+    if (traced) res.once('close', () => endServerSpan(traced.span, res.statusCode, res.writableFinished));
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - req.startedAt) / 1e9;
       const expressRoute = (req as Partial<express.Request>).route as { path?: unknown } | undefined;
@@ -91,10 +94,13 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
       else logger.info(line, 'request');
     });
     const direct = directRoutes.get(`${req.method} ${path}`);
-    runInRequestScope({ requestId }, () => {
-      if (direct) direct(req, res, () => app(req, res));
-      else app(req, res);
-    });
+    const serve = () =>
+      runInRequestScope({ requestId }, () => {
+        if (direct) direct(req, res, () => app(req, res));
+        else app(req, res);
+      });
+    if (traced) context.with(traced.context, serve);
+    else serve();
   };
 
   app.get('/health', (_req, res) => {

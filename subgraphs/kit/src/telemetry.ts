@@ -10,6 +10,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { AppError } from './errors';
+import { markErrorRecorded } from './server-span';
 
 /**
  * Spans and trace context through the OpenTelemetry API only. Without the SDK (tracing.ts
@@ -19,6 +20,7 @@ const tracer = trace.getTracer('@shop/kit');
 
 export { SpanKind };
 export type { Span };
+
 
 /** trace_id, span_id and trace_flags of the active span, for log lines; undefined outside one. */
 export function activeTraceFields(): { trace_id: string; span_id: string; trace_flags: string } | undefined {
@@ -42,6 +44,7 @@ export function recordError(span: Span | undefined, error: unknown, code?: strin
   const errorCode = code ?? (error instanceof AppError ? error.code : 'INTERNAL_SERVER_ERROR');
   span.setAttribute('error.code', errorCode);
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+  markErrorRecorded(span);
   if (error instanceof Error) span.recordException(error);
 }
 

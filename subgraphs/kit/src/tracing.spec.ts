@@ -49,26 +49,26 @@ describe('tracing switch (standard OTEL_* variables only)', () => {
     expect(probe({})).toEqual({ started: false, patched: { http: false, pg: false, ioredis: false, graphql: false } });
   }, 60_000);
 
-  it('patches http, pg, ioredis and graphql before they load when an endpoint is set', () => {
+  it('patches pg, ioredis and graphql before they load when an endpoint is set, and never http (the edge makes server spans)', () => {
     // Port 9 (discard): nothing is exported during the probe; only the patching is looked at.
     expect(probe({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' })).toEqual({
       started: true,
-      patched: { http: true, pg: true, ioredis: true, graphql: true },
+      patched: { http: false, pg: true, ioredis: true, graphql: true },
     });
   }, 60_000);
 
   it("loads the instrumentations the entry package lists under tracing.instrument, every one when it lists none", () => {
-    expect([...instrumentationsOf({ service: 'orders' })]).toEqual(['http', 'pg', 'ioredis', 'graphql']);
-    expect([...instrumentationsOf({ service: 'gateway', tracing: { instrument: ['http'] } })]).toEqual(['http']);
+    expect([...instrumentationsOf({ service: 'orders' })]).toEqual(['pg', 'ioredis', 'graphql']);
+    expect([...instrumentationsOf({ service: 'gateway', tracing: { instrument: ['http'] } })]).toEqual([]);
     expect([...instrumentationsOf({ service: 'x', tracing: { instrument: ['graphql', 'unknown'] } })]).toEqual(['graphql']);
     expect([...instrumentationsOf({ service: 'x', tracing: { instrument: [] } })]).toEqual([]);
   });
 
-  it('patches only what the entry package lists (the gateway: http alone)', () => {
-    const gateway = { name: '@shop/gateway', tracing: { instrument: ['http'] } };
+  it('patches only what the entry package lists (the gateway: nothing)', () => {
+    const gateway = { name: '@shop/gateway', tracing: { instrument: [] } };
     expect(probe({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }, gateway)).toEqual({
       started: true,
-      patched: { http: true, pg: false, ioredis: false, graphql: false },
+      patched: { http: false, pg: false, ioredis: false, graphql: false },
     });
   }, 60_000);
 });

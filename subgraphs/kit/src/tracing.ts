@@ -1,14 +1,15 @@
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
+import { context, INVALID_SPAN_CONTEXT, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { enableServerSpans } from './server-span';
 
 /**
  * OpenTelemetry for every process, configured only by the standard OTEL_* variables:
@@ -41,13 +42,46 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
 
-let provider: NodeTracerProvider | undefined;
-
-/** Paths whose requests are probes and scrapes, not work: never traced. */
-const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
+/** The tracer Apollo Gateway makes its spans with (@apollo/gateway, utilities/opentelemetry). */
+const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
+/** The one Apollo Gateway span the platform keeps: a client span per subgraph fetch. */
+const APOLLO_GATEWAY_FETCH_SPAN = 'gateway.fetch';
 
 /**
- * Starts the SDK once per process. Must run before http, pg, ioredis and graphql are first
+ * Keeps Apollo Gateway's `gateway.fetch` spans and drops its phase spans (gateway.request,
+ * .validate, .plan, .execute, .postprocessing): five more spans per request that say what the
+ * server span already says (the operation, its error codes) at a measurable cost, since the
+ * trusted documents' plans are made before clients send them. A dropped phase runs with the
+ * active span unchanged, so each fetch hangs directly under the gateway's server span.
+ */
+class SubgraphFetchSpansOnly implements Tracer {
+  constructor(private readonly inner: Tracer) {}
+
+  startSpan(name: string, options?: SpanOptions, parent?: Context): Span {
+    if (name === APOLLO_GATEWAY_FETCH_SPAN) return this.inner.startSpan(name, options, parent);
+    return trace.wrapSpanContext(trace.getSpanContext(parent ?? context.active()) ?? INVALID_SPAN_CONTEXT);
+  }
+
+  startActiveSpan = ((name: string, ...rest: unknown[]) => {
+    if (name === APOLLO_GATEWAY_FETCH_SPAN) return (this.inner.startActiveSpan as (...args: unknown[]) => unknown)(name, ...rest);
+    const fn = rest[rest.length - 1] as (span: Span) => unknown;
+    const parent = rest.length >= 3 ? (rest[1] as Context | undefined) : undefined;
+    return fn(this.startSpan(name, undefined, parent));
+  }) as Tracer['startActiveSpan'];
+}
+
+/** The SDK's provider as every process (and the kit's test tracing) registers it. */
+export class PlatformTracerProvider extends NodeTracerProvider {
+  override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
+    const tracer = super.getTracer(name, version, options);
+    return name === APOLLO_GATEWAY_TRACER ? new SubgraphFetchSpansOnly(tracer) : tracer;
+  }
+}
+
+let provider: NodeTracerProvider | undefined;
+
+/**
+ * Starts the SDK once per process. Must run before pg, ioredis and graphql are first
  * required, or they stay unpatched: the kit's index loads this module first and starts it at
  * load (below), and every entry point imports the kit before anything else.
  */
@@ -59,8 +93,8 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
     detectResources({ detectors: [envDetector] }),
   );
   const exporter = env.OTEL_TRACES_EXPORTER?.trim() === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter();
-  provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  provider = new PlatformTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  registerProvider(provider);
   const chosen = instrumentationsOf(entry);
   registerInstrumentations({
     tracerProvider: provider,
@@ -69,26 +103,21 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   return true;
 }
 
-export type Instrumented = 'http' | 'pg' | 'ioredis' | 'graphql';
+/** Makes `provider` the process's tracer provider, with W3C trace context, and turns the HTTP edge's server spans on. */
+export function registerProvider(registered: NodeTracerProvider): void {
+  registered.register({ propagator: new W3CTraceContextPropagator() });
+  enableServerSpans();
+}
 
-/** The instrumentations a process may load, each built only when its process chose it. */
+export type Instrumented = 'pg' | 'ioredis' | 'graphql';
+
+/**
+ * The instrumentations a process may load, each built only when its process chose it. None
+ * for HTTP: the kit's edge makes every incoming request's server span (telemetry.ts
+ * startServerSpan), and the service client and the gateway's subgraph fetcher make their own
+ * client spans and inject traceparent themselves.
+ */
 const INSTRUMENTATIONS: Record<Instrumented, () => Instrumentation> = {
-  http: () =>
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]),
-      // The kit's service client and the gateway's subgraph fetcher make their own client
-      // spans and inject traceparent themselves (telemetry.ts); nothing else calls out over HTTP.
-      disableOutgoingRequestInstrumentation: true,
-      // A GET /graphql carries the query and its variables in the URL: keep only the path.
-      requestHook: (span, request) => {
-        const url = 'url' in request ? request.url : undefined;
-        if (url?.includes('?')) {
-          const path = url.split('?')[0];
-          span.setAttribute('http.target', path);
-          span.setAttribute('http.url', path);
-        }
-      },
-    }),
   // Statements are parameterised ($1 …) and values are never recorded (enhancedDatabaseReporting off).
   pg: () => new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true, enhancedDatabaseReporting: false }),
   // The command alone: arguments are keys and values (sessions, rate-limit counters, cached bodies).
@@ -101,7 +130,7 @@ const INSTRUMENTATIONS: Record<Instrumented, () => Instrumentation> = {
 /**
  * Which instrumentations the process loads: its entry package's `"tracing": { "instrument":
  * [...] }` (package.json), every one when it names none. A process lists only those that earn
- * their cost there (the gateway: http alone, see docs/observability.md).
+ * their cost there (the gateway: none, see docs/observability.md).
  */
 export function instrumentationsOf(entry: EntryPackage): Set<Instrumented> {
   const listed = entry.tracing?.instrument;

@@ -1,7 +1,8 @@
 import { context, propagation, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { enableServerSpans } from '../server-span';
+import { PlatformTracerProvider, registerProvider } from '../tracing';
 import type { ReceivedSpan } from './otlp-receiver';
 
 export interface TestTracing {
@@ -31,23 +32,24 @@ function received(span: ReadableSpan, service: string): ReceivedSpan {
 }
 
 /**
- * Tracing inside a test process: the SDK's provider with the W3C propagator, every span kept
- * in memory as it ends. Unlike a service's start-up (tracing.ts) it patches no module (jest
+ * Tracing inside a test process: the platform's provider with the W3C propagator and the HTTP
+ * edge's server spans, every span kept in memory as it ends. Unlike a service's start-up (tracing.ts) it patches no module (jest
  * loads modules its own way): spans come from the kit's own calls (withSpan, the timer loop,
  * the service client), which is what a spec about a service's own spans and links needs. The
  * whole path through OTLP/HTTP is what e2e/tracing.e2e.ts checks, with real processes.
  */
 export function startTestTracing(serviceName = 'test'): TestTracing {
   const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({
+  const provider = new PlatformTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  registerProvider(provider);
   return {
     spans: () => exporter.getFinishedSpans().map((span) => received(span, serviceName)),
     async stop() {
       await provider.shutdown();
+      enableServerSpans(false);
       trace.disable();
       context.disable();
       propagation.disable();
