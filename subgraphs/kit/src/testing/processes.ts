@@ -29,7 +29,11 @@ export async function startServiceProcess(options: {
   entry: string;
   port: number;
   env: Record<string, string>;
-  /** How long it may take to answer /health (a loaded machine starts slowly). */
+  /**
+   * How long it may take to answer /health. Generous by default: a service's first start on a
+   * fresh clone (migrations on a new database, cold module loading) on a loaded machine took
+   * more than the 30 s a plain waitFor allows (fresh-clone.e2e.ts, load average 20).
+   */
   startTimeoutMs?: number;
 }): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [options.entry], {
@@ -44,7 +48,7 @@ export async function startServiceProcess(options: {
     if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}:\n${output}`);
     const response = await fetch(`${url}/health`);
     return response.ok;
-  }, `${options.name} to start`, options.startTimeoutMs).catch((error: unknown) => {
+  }, `${options.name} to start`, options.startTimeoutMs ?? 120_000).catch((error: unknown) => {
     child.kill('SIGKILL'); // one that never became healthy must not outlive the test
     throw error;
   });
