@@ -266,6 +266,7 @@ export async function startGateway(
             limits: rateLimits,
             cacheMetrics,
             metrics,
+            documentHash: (query) => trustedDocuments.hashOf(query),
           }),
         ]
       : []),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import {
   ANONYMOUS,
@@ -11,6 +10,7 @@ import {
 import type { Authenticator } from '../security/authentication';
 import type { RateLimits } from '../security/rate-limit';
 import '../context';
+import { sha256Hex } from '../trusted-documents/manifest';
 import { cacheKey, type CacheMetrics, type ResponseCache } from './response-cache';
 
 const BODY_FIELDS = new Set(['query', 'operationName', 'variables', 'extensions']);
@@ -22,7 +22,10 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * but a plain single request: a query, or an APQ hash alone (a hash sent with its query is
  * a registration, left to Apollo).
  */
-export function requestCacheKey(body: unknown): { key: string; operationName: string | null } | null {
+export function requestCacheKey(
+  body: unknown,
+  documentHash: (query: string) => string = sha256Hex,
+): { key: string; operationName: string | null } | null {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
   const fields = body as Record<string, unknown>;
   for (const name in fields) if (!BODY_FIELDS.has(name)) return null;
@@ -33,7 +36,7 @@ export function requestCacheKey(body: unknown): { key: string; operationName: st
   let queryHash: string;
   if (extensions === undefined) {
     if (typeof query !== 'string' || query === '') return null;
-    queryHash = createHash('sha256').update(query).digest('hex');
+    queryHash = documentHash(query);
   } else {
     if (query !== undefined || !extensions || typeof extensions !== 'object') return null;
     const { persistedQuery, ...others } = extensions as Record<string, unknown>;
@@ -80,6 +83,8 @@ export function cachedResponseFastPath(deps: {
   limits: RateLimits;
   cacheMetrics: CacheMetrics;
   metrics: ServiceMetrics;
+  /** The SHA-256 of a query's text (TrustedDocuments.hashOf: a trusted body's hash is known). */
+  documentHash?: (query: string) => string;
 }) {
   const windowMs = deps.limits.windowSeconds * 1000;
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -90,7 +95,7 @@ export function cachedResponseFastPath(deps: {
         !acceptsPlainJson(req.headers.accept)
       )
         return next();
-      const request = requestCacheKey(req.body);
+      const request = requestCacheKey(req.body, deps.documentHash);
       if (!request) return next();
       let claims: AccessClaims | undefined;
       const authorization = req.headers.authorization;

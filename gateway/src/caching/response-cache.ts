@@ -318,6 +318,11 @@ function stable(value: unknown): unknown {
   return value;
 }
 
+/** cacheKey's keys of recent requests as sent. Bounded (oldest out first), and only short inputs: at most about 2 MB. */
+const recentCacheKeys = new Map<string, string>();
+const MAX_REMEMBERED_CACHE_KEYS = 1_000;
+const MAX_REMEMBERED_INPUT_LENGTH = 2_048;
+
 /**
  * What a response depends on: the document, the operation name as requested and the
  * variables. Never the caller. The fast path computes the same key from the request body.
@@ -327,9 +332,21 @@ export function cacheKey(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
 ) {
-  return createHash('sha256')
+  // Clients repeat the same few requests: the key of a request as sent is remembered, so a
+  // repeat costs one JSON.stringify instead of sorting the variables and hashing. Equal
+  // inputs as sent have equal sorted forms, so the remembered key is the one computed.
+  const asSent = JSON.stringify([queryHash, operationName ?? null, variables ?? {}]);
+  const remembered = recentCacheKeys.get(asSent);
+  if (remembered !== undefined) return remembered;
+  const key = createHash('sha256')
     .update(JSON.stringify([queryHash, operationName ?? null, stable(variables ?? {})]))
     .digest('hex');
+  if (asSent.length <= MAX_REMEMBERED_INPUT_LENGTH) {
+    if (recentCacheKeys.size >= MAX_REMEMBERED_CACHE_KEYS)
+      recentCacheKeys.delete(recentCacheKeys.keys().next().value as string);
+    recentCacheKeys.set(asSent, key);
+  }
+  return key;
 }
 
 /**

@@ -535,3 +535,17 @@ describe('the response cache and APQ by id', () => {
     });
   });
 });
+
+describe('the manifest by body text', () => {
+  const documents = new TrustedDocuments(manifest);
+
+  it('finds a trusted body by its text exactly as by the hash of that text, and nothing else', () => {
+    for (const operation of manifest.operations) {
+      expect(documents.withBody(operation.body)).toBe(documents.get(sha256Hex(operation.body)));
+      expect(documents.hashOf(operation.body)).toBe(operation.id);
+      // One character more is another document: not trusted, its own hash.
+      expect(documents.withBody(`${operation.body} `)).toBeUndefined();
+      expect(documents.hashOf(`${operation.body} `)).toBe(sha256Hex(`${operation.body} `));
+    }
+  });
+});

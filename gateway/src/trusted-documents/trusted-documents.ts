@@ -30,14 +30,30 @@ export function createTrustedDocumentMetrics(registry: Registry): TrustedDocumen
   };
 }
 
-/** The manifest indexed by id. */
+/** The manifest indexed by id and by body text. */
 export class TrustedDocuments {
   private readonly byId = new Map<string, ManifestOperation>();
+  private readonly byBody = new Map<string, ManifestOperation>();
   constructor(readonly manifest: PersistedQueryManifest) {
-    for (const operation of manifest.operations) this.byId.set(operation.id, operation);
+    for (const operation of manifest.operations) {
+      this.byId.set(operation.id, operation);
+      this.byBody.set(operation.body, operation);
+    }
   }
   get(id: string): ManifestOperation | undefined {
     return this.byId.get(id);
+  }
+  /**
+   * The operation whose body is exactly `text`. The same answer as `get(sha256Hex(text))` (the
+   * manifest's ids are checked to be the hashes of their bodies), without hashing the text:
+   * every request that sends a trusted body asks this, some of them twice.
+   */
+  withBody(text: string): ManifestOperation | undefined {
+    return this.byBody.get(text);
+  }
+  /** The SHA-256 (hex) of a document's text: the manifest's id for a trusted body, else computed. */
+  hashOf(text: string): string {
+    return this.byBody.get(text)?.id ?? sha256Hex(text);
   }
   get operations(): readonly ManifestOperation[] {
     return this.manifest.operations;
@@ -257,12 +273,12 @@ export function trustedDocumentsMiddleware(deps: {
     }
 
     if (typeof params.query !== 'string' || mode === 'off') return next();
-    // The body's own hash decides, never the id sent with it: a tampered body under a trusted id is refused.
-    const bodyHash = sha256Hex(params.query);
-    if (documents.get(bodyHash)) {
+    // The body itself decides, never the id sent with it: a tampered body under a trusted id is refused.
+    if (documents.withBody(params.query)) {
       count('trusted');
       return next();
     }
+    const bodyHash = sha256Hex(params.query);
     if (
       mode === 'enforce' &&
       deps.introspection &&
