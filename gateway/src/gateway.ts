@@ -43,6 +43,7 @@ import type { OperationLimits } from './analysis/limits';
 import { mountPlayground } from './http/playground';
 import { rateLimitedStatusPlugin, rateLimitMiddleware, signInLimit } from './security/rate-limit';
 import { cachedResponseFastPath } from './caching/cached-fast-path';
+import { RequestStateReader } from './caching/request-state';
 import { createCacheMetrics, ResponseCache, responseCachePlugin } from './caching/response-cache';
 import { createUpstream } from './upstream/subgraphs';
 import type { GatewayContext } from './context';
@@ -176,9 +177,12 @@ export async function startGateway(
   };
 
   const cacheMetrics = createCacheMetrics(metrics.registry);
+  // A request's rate-limit count and session state in one round trip (with Redis only).
+  const requestState =
+    store instanceof RedisStore ? new RequestStateReader(store.client, (command) => store.guarded(command)) : undefined;
   // The response cache needs Redis (shared by every replica); without it the gateway serves uncached.
   const responseCache =
-    config.responseCache && store instanceof RedisStore
+    config.responseCache && store instanceof RedisStore && requestState
       ? new ResponseCache(store.client, {
           // A new schema, new operation limits (a hit implies the document passed them) or a new
           // entry format never read an old entry.
@@ -192,6 +196,7 @@ export async function startGateway(
           metrics: cacheMetrics,
           onStoreError: (operation) => metrics.storeErrors.inc({ operation }),
           guard: (command) => store.guarded(command),
+          requestState,
         })
       : undefined;
 
@@ -258,10 +263,11 @@ export async function startGateway(
       introspection: config.introspection,
       maxTokens: limits.maxTokens,
     }),
-    ...(responseCache
+    ...(requestState
       ? [
           cachedResponseFastPath({
             cache: responseCache,
+            requestState,
             authenticator,
             limits: rateLimits,
             cacheMetrics,
@@ -322,7 +328,7 @@ export async function startGateway(
         await closeServer(server, config.SHUTDOWN_GRACE_MS);
         await apollo.stop();
         upstream.stop();
-        responseCache?.close();
+        requestState?.close();
         if (!options.store) await store.close();
         logger.info('gateway stopped');
       })();

@@ -46,7 +46,7 @@ const metric = async (stack: CatalogStack, name: string, label: string, gateway 
   return match ? Number(match.split(' ').pop()) : 0;
 };
 
-describe('cache hits served before Apollo (real Redis; users, products, inventory in process; three gateways)', () => {
+describe('cache hits served before Apollo (real Redis; users, products, inventory in process; four gateways)', () => {
   let stack: CatalogStack;
   let redis: Redis;
   let product: { id: string; slug: string };
@@ -54,9 +54,15 @@ describe('cache hits served before Apollo (real Redis; users, products, inventor
 
   beforeAll(async () => {
     // Gateway 2 has a low rate limit (for one customer of its own); 0 and 1 are replicas.
+    // Gateway 3 runs with the response cache off.
     stack = await startCatalogStack({
-      gatewayCount: 3,
-      gatewayEnvs: [{}, {}, { RATE_LIMIT_MAX: String(RATE_LIMIT_MAX) }],
+      gatewayCount: 4,
+      gatewayEnvs: [
+        {},
+        {},
+        { RATE_LIMIT_MAX: String(RATE_LIMIT_MAX) },
+        { RATE_LIMIT_MAX: String(RATE_LIMIT_MAX), RESPONSE_CACHE_ENABLED: 'false' },
+      ],
     });
     redis = new Redis(TEST_REDIS_URL);
     const slug = `fast-${unique()}`;
@@ -163,6 +169,43 @@ describe('cache hits served before Apollo (real Redis; users, products, inventor
     const limited = await post(stack, body, { token, gateway: 2 });
     expect(limited.json.errors?.[0].extensions?.code).toBe('RATE_LIMITED');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('with the response cache off, reads the rate-limit count and the session in one round trip, and still limits and refuses ended sessions', async () => {
+    const token = await stack.customerToken();
+    const body = { query: PAGE, variables: { slug: product.slug } };
+    // The session's first request asks users whether it is active (and marks it in the store).
+    expect((await post(stack, body, { token, gateway: 3 })).status).toBe(200);
+    // Every command Redis runs meanwhile; a script's own commands come from "lua".
+    const monitor = await redis.monitor();
+    const commands: { name: string; args: string[] }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') commands.push({ name: args[0].toLowerCase(), args: args.slice(1) });
+    });
+    const second = await post(stack, body, { token, gateway: 3 });
+    await new Promise((r) => setTimeout(r, 200));
+    monitor.disconnect();
+    expect(second.status).toBe(200);
+    expect(second.json.errors).toBeUndefined();
+    const aboutThisClient = commands.filter(({ args }) => args.some((arg) => arg.includes('rl:user:') || arg.includes('session:')));
+    // One script call (EVAL after a NOSCRIPT at most), no GET of the session nor a MULTI for the count.
+    expect(aboutThisClient.length).toBeGreaterThan(0);
+    expect(aboutThisClient.filter(({ name }) => name !== 'evalsha' && name !== 'eval')).toEqual([]);
+
+    const statuses: number[] = [];
+    for (let i = 2; i < RATE_LIMIT_MAX + 2; i += 1) statuses.push((await post(stack, body, { token, gateway: 3 })).status);
+    // counted once per request: exactly RATE_LIMIT_MAX answered, then 429
+    expect(statuses).toEqual([...Array(RATE_LIMIT_MAX - 2).fill(200), 429, 429]);
+    const limited = await post(stack, body, { token, gateway: 3 });
+    expect(limited.json.errors?.[0].extensions?.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    const other = await stack.customerToken();
+    expect((await post(stack, body, { token: other, gateway: 3 })).status).toBe(200);
+    expect((await post(stack, { query: LOGOUT }, { token: other, gateway: 3 })).json.data).toEqual({ logout: true });
+    const revoked = await post(stack, body, { token: other, gateway: 3 });
+    expect(revoked.status).toBe(401);
+    expect(revoked.json.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
 
   it('serves APQ hash-only requests from the cache when the hash is known, and not otherwise', async () => {

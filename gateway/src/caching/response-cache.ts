@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type Redis from 'ioredis';
@@ -10,6 +8,7 @@ import type { CachePolicy } from '../analysis/cache-policy';
 import { attemptTags, invalidationTags, responseTags } from '../analysis/cache-tags';
 import type { GatewayContext } from '../context';
 import { decodeEntry, encodeEntry, type CacheEntry, type Lookup, type RequestLookup } from './cache-entry';
+import type { RequestState, RequestStateReader } from './request-state';
 
 export type { CacheEntry, Lookup, RequestLookup } from './cache-entry';
 
@@ -57,22 +56,6 @@ export function createCacheMetrics(registry: Registry): CacheMetrics {
 
 const TAG_KINDS: Record<string, string> = { E: 'entity', T: 'type', L: 'list' };
 
-/**
- * One command for the fast path's round trip (request-state.lua): count the request, read the
- * session state and, unless confirmed in memory, the entry and the Redis clock.
- */
-const REQUEST_STATE_SCRIPT = readFileSync(path.join(__dirname, 'request-state.lua'), 'utf8');
-type RequestStateClient = Redis & {
-  gatewayRequestState(
-    rateKey: string,
-    sessionKey: string,
-    entryKey: string,
-    windowMs: number,
-    readSession: '1' | '0',
-    readEntry: '1' | '0',
-  ): Promise<[number, number, string, string, string, string]>;
-};
-
 export class ResponseCache {
   private down = false;
   /** Invalidations that could not reach Redis: replayed before this replica uses the cache again. */
@@ -87,8 +70,6 @@ export class ResponseCache {
   /** Bumped by every local invalidation: a lookup that started before one does not fill `local`. */
   private generation = 0;
   static readonly MAX_LOCAL_ENTRIES = 1_000;
-  /** A second connection for the fast path, auto-pipelined (concurrent requests share writes). */
-  private readonly fast: RequestStateClient;
 
   constructor(
     private readonly redis: Redis,
@@ -107,17 +88,10 @@ export class ResponseCache {
        * its own timeout, and a timeout here opens the circuit for the store's other users.
        */
       guard?: <T>(command: () => Promise<T>) => Promise<T>;
+      /** The fast path's one round trip per request (its connection is the caller's to close). */
+      requestState: RequestStateReader;
     },
-  ) {
-    this.fast = redis.duplicate({ enableAutoPipelining: true }) as RequestStateClient;
-    // Failures surface as failed commands (the request falls through to the normal pipeline).
-    this.fast.on('error', () => undefined);
-    this.fast.defineCommand('gatewayRequestState', { numberOfKeys: 3, lua: REQUEST_STATE_SCRIPT });
-  }
-
-  close() {
-    this.fast.disconnect();
-  }
+  ) {}
 
   private entryKey(key: string) {
     return `rc:${this.options.namespace}:${key}`;
@@ -205,34 +179,22 @@ export class ResponseCache {
       local = undefined;
     }
     const generation = this.generation;
-    let result: [number, number, string, string, string, string];
+    let state: RequestState;
     try {
-      result = await this.guard(() =>
-        this.fast.gatewayRequestState(
-          request.rateKey,
-          request.sessionKey ?? request.rateKey,
-          this.entryKey(key),
-          request.windowMs,
-          request.sessionKey ? '1' : '0',
-          local ? '0' : '1',
-        ),
-      );
+      state = await this.options.requestState.read(request, local ? null : this.entryKey(key));
     } catch {
       return null;
     }
-    const [count, ttl, sessionState, raw, seconds, micros] = result;
-    const session = request.sessionKey && sessionState !== '' ? sessionState : null;
-    const rate = { count: Number(count), resetMs: Number(ttl) > 0 ? Number(ttl) : request.windowMs };
+    const { session, rate, entry: raw, redisNow: now } = state;
     if (local) {
-      const now = local.redisNow + (localNow - local.localAt) * 1000;
+      const localRedisNow = local.redisNow + (localNow - local.localAt) * 1000;
       return {
         session,
         rate,
-        lookup: { status: 'hit', entry: local.entry, ageSeconds: ageSeconds(local.entry, now) },
+        lookup: { status: 'hit', entry: local.entry, ageSeconds: ageSeconds(local.entry, localRedisNow) },
         bytes: local.bytes,
       };
     }
-    const now = Number(seconds) * 1_000_000 + Number(micros);
     if (!raw) return { session, rate, lookup: { status: 'miss', t0: now } };
     let lookup: Lookup;
     try {
