@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { Span } from '@opentelemetry/api';
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { AppError, ServiceUnavailableError } from './errors';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
@@ -55,19 +56,33 @@ export function createErrorFormatter(options: { production: boolean; logger: Log
   };
 }
 
+/**
+ * Counts an operation by name and outcome and times it (Apollo's pipeline through
+ * metricsPlugin, the direct path of direct-graphql.ts itself). `errors` are the operation's
+ * errors as raised, before formatting.
+ */
+export function recordOperation(
+  metrics: ServiceMetrics,
+  operationName: string | null | undefined,
+  errors: readonly { extensions?: Record<string, unknown> }[] | undefined,
+  started: bigint,
+): void {
+  const operation = operationName ?? 'anonymous';
+  const outcome = errors?.length ? String(errors[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR') : 'ok';
+  metrics.graphqlOperations.inc({ operation, outcome });
+  metrics.graphqlDuration.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+}
+
 /** Counts operations by name and outcome, and times them. */
 export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
-        async willSendResponse({ request, response, errors, contextValue: _ctx, operationName }) {
-          const operation = operationName ?? request.operationName ?? 'anonymous';
+        async willSendResponse({ request, response, errors, operationName }) {
           const body = response.body;
           const resultErrors = errors ?? (body.kind === 'single' ? body.singleResult.errors : undefined);
-          const outcome = resultErrors?.length ? String(resultErrors[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR') : 'ok';
-          metrics.graphqlOperations.inc({ operation, outcome });
-          metrics.graphqlDuration.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+          recordOperation(metrics, operationName ?? request.operationName, resultErrors, started);
         },
       };
     },
@@ -76,8 +91,24 @@ export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
 
 /**
  * Names the request's server span after the operation ("mutation Checkout": name and type,
- * never the document's values or variables) and records its errors there with their codes.
+ * never the document's values or variables).
  */
+export function nameSpanAfterOperation(span: Span | undefined, type: string, operationName: string | null | undefined): void {
+  if (!span?.isRecording()) return;
+  span.setAttribute('graphql.operation.type', type);
+  if (operationName) span.setAttribute('graphql.operation.name', operationName);
+  span.updateName(`${type} ${operationName ?? 'anonymous'}`);
+}
+
+/** Records an operation's errors on the request's server span, with their codes. */
+export function recordSpanErrors(span: Span | undefined, errors: readonly GraphQLError[]): void {
+  if (!span?.isRecording() || errors.length === 0) return;
+  const codes = [...new Set(errors.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
+  span.setAttribute('graphql.error.codes', codes);
+  recordError(span, unwrapResolverError(errors[0]), codes[0]);
+}
+
+/** The span naming and error recording above, for requests Apollo's pipeline answers. */
 export function tracingPlugin(): ApolloServerPlugin {
   return {
     async requestDidStart() {
@@ -85,15 +116,10 @@ export function tracingPlugin(): ApolloServerPlugin {
       if (!span?.isRecording()) return;
       return {
         async didResolveOperation({ operationName, operation }) {
-          const type = operation?.operation ?? 'unknown';
-          span.setAttribute('graphql.operation.type', type);
-          if (operationName) span.setAttribute('graphql.operation.name', operationName);
-          span.updateName(`${type} ${operationName ?? 'anonymous'}`);
+          nameSpanAfterOperation(span, operation?.operation ?? 'unknown', operationName);
         },
         async didEncounterErrors({ errors }) {
-          const codes = [...new Set(errors.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR')))];
-          span.setAttribute('graphql.error.codes', codes);
-          recordError(span, unwrapResolverError(errors[0]), codes[0]);
+          recordSpanErrors(span, errors);
         },
       };
     },

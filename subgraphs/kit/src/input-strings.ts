@@ -39,7 +39,7 @@ export function findMalformedString(value: unknown, root = ''): { path: string; 
 }
 
 /** The first malformed string literal written into the document itself (not a variable). */
-function findMalformedLiteral(document: DocumentNode): { path: string; problem: string } | undefined {
+export function findMalformedLiteral(document: DocumentNode): { path: string; problem: string } | undefined {
   let found: { path: string; problem: string } | undefined;
   let argument = '';
   visit(document, {

@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib';
+import { ApolloServer } from '@apollo/server';
 import { parse } from 'graphql';
 import { port } from './config';
+import { NotFoundError } from './errors';
 import { currentRequestId } from './request-context';
 import { createRuntime } from './runtime';
 import { startSubgraph, type RunningService, type ServiceContext } from './subgraph';
@@ -18,6 +20,7 @@ describe('startSubgraph: the GraphQL edge', () => {
   let service: RunningService;
   let url: string;
   const token = () => issueServiceToken(signer, 'gateway', 'edge', ANONYMOUS, 30);
+  let mutations = 0;
 
   beforeAll(async () => {
     db = await createTestDatabase('edge');
@@ -41,7 +44,12 @@ describe('startSubgraph: the GraphQL edge', () => {
         extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
         enum CacheControlScope { PUBLIC PRIVATE }
         directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
-        type Query { whoAmI: Caller! @cacheControl(maxAge: 60) }
+        type Query {
+          whoAmI: Caller! @cacheControl(maxAge: 60)
+          fails(kind: String!): String
+          echo(text: String!, times: Int): String
+        }
+        type Mutation { count: Int! }
         type Caller { caller: String!, requestId: String!, scopeRequestId: String }
       `),
       resolvers: {
@@ -52,7 +60,14 @@ describe('startSubgraph: the GraphQL edge', () => {
             requestId: ctx.requestId,
             scopeRequestId: currentRequestId(),
           }),
+          fails: (_: unknown, args: { kind: string }) => {
+            if (args.kind === 'contract') throw new NotFoundError('No such thing');
+            if (args.kind === 'database') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+            throw new Error('a defect');
+          },
+          echo: (_: unknown, args: { text: string; times?: number }) => args.text.repeat(args.times ?? 1),
         },
+        Mutation: { count: () => ++mutations },
       },
       context: (base) => base,
     });
@@ -133,5 +148,59 @@ describe('startSubgraph: the GraphQL edge', () => {
     expect(count('200')).toBeGreaterThanOrEqual(2);
     expect(count('401')).toBeGreaterThanOrEqual(1);
     expect(count('413')).toBeGreaterThanOrEqual(1);
+  });
+
+  describe('the direct path (graphql-js without Apollo Server\'s request pipeline)', () => {
+    const send = async (body: unknown, accept?: string) => {
+      const response = await post(JSON.stringify(body), { authorization: `Bearer ${token()}`, ...(accept ? { accept } : {}) });
+      const text = await response.text();
+      // Stack traces (not in production) name the frames that called execute: the paths differ there.
+      const json = JSON.parse(text) as { errors?: { extensions?: { stacktrace?: unknown } }[] };
+      for (const error of json.errors ?? []) delete error.extensions?.stacktrace;
+      return { status: response.status, contentType: response.headers.get('content-type'), json, newline: text.endsWith('\n') };
+    };
+    /** The same request answered directly (no accept header) and by Apollo (an accept header only Apollo reads). */
+    const bothWays = async (body: unknown) => [await send(body), await send(body, 'application/json;q=1')];
+    let pipeline: jest.SpyInstance;
+    beforeEach(() => {
+      pipeline = jest.spyOn(ApolloServer.prototype, 'executeHTTPGraphQLRequest');
+    });
+    afterEach(() => pipeline.mockRestore());
+
+    it('answers a plain query and mutation without Apollo Server\'s pipeline', async () => {
+      const query = await send({ query: 'query Echo($t: String!) { echo(text: $t, times: 2) }', variables: { t: 'ab' }, operationName: 'Echo' });
+      expect(query).toEqual({ status: 200, contentType: 'application/json; charset=utf-8', json: { data: { echo: 'abab' } }, newline: true });
+      const mutation = await send({ query: 'mutation { count }' });
+      expect(mutation.json).toEqual({ data: { count: mutations } });
+      expect(pipeline).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['a result', { query: '{ echo(text: "x") whoAmI { caller } }' }],
+      ['a contract error beside data', { query: '{ echo(text: "x") fails(kind: "contract") }' }],
+      ['a defect (INTERNAL_SERVER_ERROR)', { query: 'query F { fails(kind: "defect") }', operationName: 'F' }],
+      ['an unreachable database (SERVICE_UNAVAILABLE)', { query: '{ fails(kind: "database") }' }],
+      ['one operation of several, by name', { query: 'query A { echo(text: "a") } query B { echo(text: "b") }', operationName: 'B' }],
+    ])('answers %s with the same status, content type and body as Apollo Server', async (_, body) => {
+      const [direct, apollo] = await bothWays(body);
+      expect(direct).toEqual(apollo);
+      expect(pipeline).toHaveBeenCalledTimes(1);
+    });
+
+    it.each([
+      ['a parse error', { query: '{ echo(' }, 'GRAPHQL_PARSE_FAILED'],
+      ['a validation error', { query: '{ nope }' }, 'GRAPHQL_VALIDATION_FAILED'],
+      ['variables that do not coerce', { query: 'query ($t: String!) { echo(text: $t) }', variables: { t: 3 } }, 'BAD_USER_INPUT'],
+      ['a missing operation name', { query: 'query A { echo(text: "a") } query B { echo(text: "b") }' }, 'OPERATION_RESOLUTION_FAILURE'],
+      ['malformed text in the variables', { query: 'query ($t: String!) { echo(text: $t) }', variables: { t: 'a\u0000' } }, 'BAD_USER_INPUT'],
+      ['malformed text in the document', { query: '{ echo(text: "a\\u0000") }' }, 'BAD_USER_INPUT'],
+      ['a persisted query', { extensions: { persistedQuery: { version: 1, sha256Hash: 'ab' } } }, 'PERSISTED_QUERY_NOT_FOUND'],
+      ['introspection', { query: '{ __schema { queryType { name } } }' }, undefined],
+    ])('leaves %s to Apollo Server, which answers it', async (_, body, code) => {
+      const [direct, apollo] = await bothWays(body);
+      expect(direct).toEqual(apollo);
+      expect((direct.json as { errors?: { extensions: { code: string } }[] }).errors?.[0].extensions.code).toBe(code);
+      expect(pipeline).toHaveBeenCalledTimes(2);
+    });
   });
 });

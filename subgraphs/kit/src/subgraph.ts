@@ -15,6 +15,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode, ServiceUnavailableError, UnauthenticatedError } from './errors';
 import { closeServer, createHttpBase, listen, pathOf, plainJsonRequest, readJsonBody, sendGraphQLError } from './http';
 import type { Logger } from './logger';
+import { DirectGraphQL } from './direct-graphql';
 import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
 import { findMalformedString, malformedInputError, malformedInputPlugin } from './input-strings';
 import { databaseUnavailable } from './sql';
@@ -146,10 +147,13 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
   app.use('/internal', internal);
 
   // ---- GraphQL
+  const schema = buildSubgraphSchema({ typeDefs: spec.typeDefs, resolvers: spec.resolvers as GraphQLResolverMap<unknown> });
+  const formatError = createErrorFormatter({ production, logger, service: name });
+  const direct = new DirectGraphQL<Ctx>({ schema, formatError, includeStacktraceInErrorResponses: !production, metrics });
   const apollo = new ApolloServer<Ctx>({
-    schema: buildSubgraphSchema({ typeDefs: spec.typeDefs, resolvers: spec.resolvers as GraphQLResolverMap<unknown> }),
+    schema,
     includeStacktraceInErrorResponses: !production,
-    formatError: createErrorFormatter({ production, logger, service: name }),
+    formatError,
     // Shutdown is ours (runMain): Apollo's own signal handlers would keep the process alive.
     stopOnTerminationSignals: false,
     plugins: [
@@ -187,6 +191,14 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
       const body = read.value;
       const operationName = (body as { operationName?: unknown } | null)?.operationName;
       if (typeof operationName === 'string') req.operationName = operationName;
+      const answer = await direct.answer(body, req.headers.accept, () => spec.context(baseContext(req, call)));
+      if (answer) {
+        for (const [name, value] of answer.headers) res.setHeader(name, value);
+        res.statusCode = answer.status;
+        res.setHeader('content-length', Buffer.byteLength(answer.body));
+        res.end(answer.body);
+        return;
+      }
       const headers = new HeaderMap();
       for (const name in req.headers) {
         const value = req.headers[name];
