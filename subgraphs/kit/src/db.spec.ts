@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from './logger';
 import { openDatabase, withTransaction, type Database } from './db';
+import { rows } from './sql';
 import { Client } from 'pg';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './testing/databases';
 
@@ -53,6 +54,11 @@ describe('embedded PGlite (no DATABASE_URL)', () => {
   it('keeps two concurrent transactions isolated', async () => {
     await concurrentTransactionsStayIsolated(db);
   });
+
+  it('runs prepared statements', async () => {
+    const ctx = { em: db.dataSource.manager };
+    for (let i = 0; i < 3; i++) expect(await rows(ctx.em, 'SELECT $1::int * 2 AS n', [i])).toEqual([{ n: i * 2 }]);
+  });
 });
 
 describe('real Postgres (DATABASE_URL)', () => {
@@ -70,6 +76,27 @@ describe('real Postgres (DATABASE_URL)', () => {
   it('keeps two concurrent transactions isolated', async () => {
     expect(db.embedded).toBe(false);
     await concurrentTransactionsStayIsolated(db);
+  });
+
+  it('sends a statement prepared: its connection parses and plans it once, then only executes it', async () => {
+    const probe = 'SELECT $1::int + 1 AS n';
+    await withTransaction({ em: db.dataSource.manager }, async (tx) => {
+      expect(await rows(tx.em, probe, [1])).toEqual([{ n: 2 }]);
+      expect(await rows(tx.em, probe, [2])).toEqual([{ n: 3 }]);
+      const prepared = (await tx.em.query('SELECT statement FROM pg_prepared_statements')) as { statement: string }[];
+      expect(prepared.filter((p) => p.statement === probe)).toHaveLength(1);
+    });
+  });
+
+  it('runs a prepared statement again, unprepared, once a newer schema changed its result columns', async () => {
+    await db.dataSource.query('CREATE TABLE prepared_probe (a int)');
+    await db.dataSource.query('INSERT INTO prepared_probe VALUES (1)');
+    const select = 'SELECT * FROM prepared_probe';
+    // Prepared on every pooled connection, as a busy service would have it.
+    const ctx = { em: db.dataSource.manager };
+    await Promise.all(Array.from({ length: 5 }, () => rows(ctx.em, select)));
+    await db.dataSource.query('ALTER TABLE prepared_probe ADD COLUMN b int DEFAULT 2');
+    for (let i = 0; i < 5; i++) expect(await rows(ctx.em, select)).toEqual([{ a: 1, b: 2 }]);
   });
 });
 

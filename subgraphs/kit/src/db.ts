@@ -105,7 +105,7 @@ async function connectionErrorTolerantClient(logger: Logger) {
 
 /** The pg pool under TypeORM (one per DataSource), for statements that need nothing of TypeORM. */
 interface PgPool {
-  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+  query(query: string | { name?: string; text: string; values?: unknown[] }, params?: unknown[]): Promise<{ rows: unknown[] }>;
   on(event: 'acquire', listener: (client: { query: (...args: unknown[]) => unknown }) => void): void;
 }
 export function pgPool(dataSource: DataSource): PgPool | undefined {

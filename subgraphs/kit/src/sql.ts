@@ -7,21 +7,73 @@ import { pgPool } from './db';
  * goes straight to the pg pool (one statement needs no TypeORM query runner, which costs a
  * runner, a broadcaster and several awaits per statement on the hot reads). Errors are the
  * driver's (`uniqueViolation` reads both shapes).
+ *
+ * Each statement text is sent as a named (prepared) statement: a connection parses and plans
+ * it the first time and then only binds and executes it (see namedStatement).
  */
 export async function rows<T = Record<string, unknown>>(em: EntityManager, text: string, params: unknown[] = []): Promise<T[]> {
+  try {
+    return await send<T>(em, namedStatement(text, params));
+  } catch (error) {
+    if (!stalePreparedStatement(error)) throw error;
+    // A newer release changed a table under a prepared statement's result: this text is sent
+    // unprepared from now on. The statement failed before it ran, so outside a transaction it
+    // simply runs again; inside one the transaction is aborted and fails as any failure does.
+    statementNames.set(text, null);
+    if (em.queryRunner?.isTransactionActive) throw error;
+    return send<T>(em, { text, values: params });
+  }
+}
+
+async function send<T>(em: EntityManager, query: PgQuery): Promise<T[]> {
   if (em.queryRunner) {
-    const result = await em.queryRunner.query(text, params, true);
+    // TypeORM hands the query on to pg's client.query as it is, config object included, and
+    // still wraps a failure in its QueryFailedError.
+    const result = await em.queryRunner.query(query as unknown as string, query.values, true);
     return (result.records ?? []) as T[];
   }
   const pool = pgPool(em.connection);
-  if (pool) return (await pool.query(text, params)).rows as T[];
+  if (pool) return (await pool.query(query)).rows as T[];
   const runner = em.connection.createQueryRunner();
   try {
-    const result = await runner.query(text, params, true);
+    const result = await runner.query(query.text, query.values, true);
     return (result.records ?? []) as T[];
   } finally {
     await runner.release();
   }
+}
+
+interface PgQuery {
+  name?: string;
+  text: string;
+  values: unknown[];
+}
+
+/** Statement text → its prepared statement's name (null: sent unprepared). */
+const statementNames = new Map<string, string | null>();
+/** More distinct texts than the code has statements would mean texts built from data: those go unprepared. */
+const MAX_NAMED_STATEMENTS = 1000;
+
+/**
+ * The statement as pg's named query: Postgres parses and plans a named statement once per
+ * connection (pg remembers which connections have it) and from then on each execution only
+ * binds and executes it, where an unnamed one is parsed, analysed and planned every time; the
+ * saga's and the reservations' data-modifying CTEs cost more to plan than to run. The texts
+ * are the code's own (values are always parameters), so there are few of them.
+ */
+function namedStatement(text: string, values: unknown[]): PgQuery {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = statementNames.size < MAX_NAMED_STATEMENTS ? `kit_${statementNames.size + 1}` : null;
+    statementNames.set(text, name);
+  }
+  return name ? { name, text, values } : { text, values };
+}
+
+/** Postgres refuses a prepared statement whose result columns changed since it was planned (0A000). */
+function stalePreparedStatement(error: unknown): boolean {
+  const driverError = ((error as { driverError?: unknown } | null)?.driverError ?? error) as { code?: unknown; message?: unknown } | null;
+  return driverError?.code === '0A000' && typeof driverError.message === 'string' && driverError.message.includes('cached plan must not change result type');
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
