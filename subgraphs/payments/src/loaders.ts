@@ -1,23 +1,29 @@
-import { isUuid } from '@shop/kit';
+import { isUuid, rows } from '@shop/kit';
 import DataLoader from 'dataloader';
-import { In, type EntityManager } from 'typeorm';
-import { Payment } from './entities/payment.entity';
+import type { EntityManager } from 'typeorm';
+import { PAYMENT_COLUMNS, paymentFromRow, type Payment, type PaymentRow } from './entities/payment.entity';
 
 export interface PaymentLoaders {
   paymentById: DataLoader<string, Payment | null>;
   paymentByOrderId: DataLoader<string, Payment | null>;
 }
 
-function by(em: EntityManager, column: 'id' | 'orderId') {
+/**
+ * Raw SQL, not the repository: every checkout's answer resolves its order's payment here,
+ * and TypeORM's findBy (query builder, then hydration) was 7.6 % of payments' busy time.
+ */
+function by(em: EntityManager, column: 'id' | 'order_id') {
   return new DataLoader<string, Payment | null>(async (keys) => {
     const valid = keys.filter(isUuid);
-    const rows = valid.length ? await em.getRepository(Payment).findBy({ [column]: In(valid) }) : [];
-    const map = new Map(rows.map((row) => [row[column], row]));
+    const found = valid.length
+      ? (await rows<PaymentRow>(em, `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE ${column} = ANY($1::uuid[])`, [valid])).map(paymentFromRow)
+      : [];
+    const map = new Map(found.map((payment) => [column === 'id' ? payment.id : payment.orderId, payment]));
     return keys.map((key) => map.get(key) ?? null);
   });
 }
 
 /** Per request: one query per entity kind however many references a response holds. */
 export function createLoaders(em: EntityManager): PaymentLoaders {
-  return { paymentById: by(em, 'id'), paymentByOrderId: by(em, 'orderId') };
+  return { paymentById: by(em, 'id'), paymentByOrderId: by(em, 'order_id') };
 }
