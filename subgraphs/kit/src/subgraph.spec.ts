@@ -70,6 +70,13 @@ describe('startSubgraph: the GraphQL edge', () => {
         Mutation: { count: () => ++mutations },
       },
       context: (base) => base,
+      internal(api) {
+        api.route<unknown, unknown>('echo', ['gateway'], async (ctx, input) => ({ caller: ctx.caller, input }));
+        api.route('refuse', ['gateway'], async () => {
+          throw new NotFoundError('Nothing here');
+        });
+        api.route('orders-only', ['orders'], async () => 'never');
+      },
     });
     url = `${service.url}/graphql`;
   });
@@ -201,6 +208,44 @@ describe('startSubgraph: the GraphQL edge', () => {
       expect(direct).toEqual(apollo);
       expect((direct.json as { errors?: { extensions: { code: string } }[] }).errors?.[0].extensions.code).toBe(code);
       expect(pipeline).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('internal routes', () => {
+    const call = async (path: string, body: unknown, gzip = false) => {
+      const text = JSON.stringify(body);
+      const response = await fetch(`${service.url}/internal/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+        body: gzip ? gzipSync(text) : text,
+      });
+      return { status: response.status, contentType: response.headers.get('content-type'), json: (await response.json()) as { error: { code: string } } };
+    };
+    /** A plain JSON body is served from node:http; a compressed one still goes through express: both answer alike. */
+    const bothWays = async (path: string, body: unknown) => [await call(path, body), await call(path, body, true)];
+
+    it('answers the handler\'s result, a contract error (422 for BAD_USER_INPUT-like, else its status) and 403 for a caller not named, the same on both paths', async () => {
+      const [echo, echoExpress] = await bothWays('echo', { n: 1 });
+      expect(echo).toEqual({ status: 200, contentType: 'application/json; charset=utf-8', json: { data: { caller: 'gateway', input: { n: 1 } } } });
+      expect(echoExpress).toEqual(echo);
+      const [refused, refusedExpress] = await bothWays('refuse', {});
+      expect(refused).toEqual({ status: 422, contentType: 'application/json; charset=utf-8', json: { error: { code: 'NOT_FOUND', message: 'Nothing here', extensions: {} } } });
+      expect(refusedExpress).toEqual(refused);
+      const [forbidden, forbiddenExpress] = await bothWays('orders-only', {});
+      expect(forbidden.status).toBe(403);
+      expect(forbidden.json.error.code).toBe('FORBIDDEN');
+      expect(forbiddenExpress).toEqual(forbidden);
+      const [malformed, malformedExpress] = await bothWays('echo', { text: 'a\u0000' });
+      expect(malformed.status).toBe(422);
+      expect(malformed.json.error.code).toBe('BAD_USER_INPUT');
+      expect(malformedExpress).toEqual(malformed);
+    });
+
+    it('refuses a call without a service token, and a body over the limit with 413', async () => {
+      const anonymous = await fetch(`${service.url}/internal/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(anonymous.status).toBe(401);
+      const large = await call('echo', { padding: 'x'.repeat(256 * 1024) });
+      expect(large.status).toBe(413);
     });
   });
 });

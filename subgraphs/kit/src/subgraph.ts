@@ -9,11 +9,11 @@ import {
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import express, { type Response } from 'express';
+import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode, ServiceUnavailableError, UnauthenticatedError } from './errors';
-import { closeServer, createHttpBase, listen, pathOf, plainJsonRequest, readJsonBody, sendGraphQLError } from './http';
+import { closeServer, createHttpBase, listen, pathOf, plainJsonRequest, readJsonBody, sendGraphQLError, sendJson } from './http';
 import type { Logger } from './logger';
 import { DirectGraphQL } from './direct-graphql';
 import { createErrorFormatter, metricsPlugin, tracingPlugin } from './graphql';
@@ -66,6 +66,8 @@ export interface RunningService {
 
 /** The largest GraphQL request body a subgraph reads (the gateway's own limit is lower). */
 const GRAPHQL_BODY_LIMIT = 1024 * 1024;
+/** The largest body an internal route reads. */
+const INTERNAL_BODY_LIMIT = 256 * 1024;
 
 export function loadTypeDefs(file: string): DocumentNode {
   return parse(readFileSync(file, 'utf8'));
@@ -112,21 +114,19 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
 
   // ---- internal API
   const internal = express.Router();
-  internal.use(express.json({ limit: '256kb' }));
+  internal.use(express.json({ limit: INTERNAL_BODY_LIMIT }));
   spec.internal?.({
     route(path, callers, handler) {
-      internal.post(`/${path}`, async (req, res) => {
+      const answer = async (req: IncomingMessage, body: unknown): Promise<{ status: number; payload: unknown }> => {
         activeSpan()?.updateName(`POST /internal/${path}`);
         try {
           const call = authenticate(req);
-          if (!callers.includes(call.caller)) {
-            sendInternalError(res, 403, ErrorCode.FORBIDDEN, `${call.caller} may not call ${name}/${path}`);
-            return;
-          }
-          const malformed = findMalformedString(req.body);
+          if (!callers.includes(call.caller))
+            return internalError(403, ErrorCode.FORBIDDEN, `${call.caller} may not call ${name}/${path}`);
+          const malformed = findMalformedString(body);
           if (malformed) throw malformedInputError(malformed);
-          const result = await handler(spec.context(baseContext(req, call)), req.body);
-          res.json({ data: result ?? null });
+          const result = await handler(spec.context(baseContext(req, call)), body as never);
+          return { status: 200, payload: { data: result ?? null } };
         } catch (thrown) {
           let error = thrown;
           // A database outage is this service being unavailable (retryable), not a defect of the call.
@@ -134,13 +134,32 @@ export async function startSubgraph<C extends CommonConfig & { PORT: number }, C
             logger.warn({ err: thrown, path }, 'database unavailable');
             error = new ServiceUnavailableError(name, String(thrown));
           }
-          if (error instanceof AppError) {
-            sendInternalError(res, error.httpStatus === 400 ? 422 : error.httpStatus, error.code, error.message, error.extensions);
-            return;
-          }
+          if (error instanceof AppError)
+            return internalError(error.httpStatus === 400 ? 422 : error.httpStatus, error.code, error.message, error.extensions);
           logger.error({ err: error, path }, 'internal call failed');
-          sendInternalError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, production ? 'internal error' : String(error));
+          return internalError(500, ErrorCode.INTERNAL_SERVER_ERROR, production ? 'internal error' : String(error));
         }
+      };
+      internal.post(`/${path}`, async (req, res) => {
+        const { status, payload } = await answer(req, req.body);
+        res.status(status).json(payload);
+      });
+      // The hot path, as for GraphQL: a plain JSON POST (every call orders makes during a
+      // checkout) is served from node:http, without express's router and body-parser.
+      base.direct('POST', `/internal/${path}`, (req, res, fallback) => {
+        if (!plainJsonRequest(req)) return fallback();
+        void (async () => {
+          try {
+            const read = await readJsonBody(req, res, INTERNAL_BODY_LIMIT);
+            if (!read) return;
+            const { status, payload } = await answer(req, read.value);
+            sendJson(res, status, payload);
+          } catch (error) {
+            logger.error({ err: error, path }, 'internal call failed');
+            if (!res.headersSent) sendJson(res, 500, internalError(500, ErrorCode.INTERNAL_SERVER_ERROR, 'internal error').payload);
+            else res.destroy();
+          }
+        })();
       });
     },
   });
@@ -271,8 +290,9 @@ declare module 'express-serve-static-core' {
   }
 }
 
-function sendInternalError(res: Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
+/** An internal route's error answer: `{ error: { code, message, extensions } }`, recorded on the server span. */
+function internalError(status: number, code: string, message: string, extensions: Record<string, unknown> = {}) {
   recordError(activeSpan(), undefined, code);
   const { code: _code, ...rest } = extensions;
-  res.status(status).json({ error: { code, message, extensions: rest } });
+  return { status, payload: { error: { code, message, extensions: rest } } };
 }
