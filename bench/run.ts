@@ -10,7 +10,7 @@
  * --baseline <git ref> (A/B of the whole stack: the ref built in a worktree, both stacks
  *   alternately round by round), --tracing (the same A/B with A = the working tree with
  *   tracing on, every span exported to an OTLP receiver in the bench, B = the working tree
- *   with tracing off), --rounds <n> / --seconds <s> (shorter runs while developing),
+ *   with tracing off; --tracing-ratio <r> samples A at r instead of 1.0), --rounds <n> / --seconds <s> (shorter runs while developing),
  * --phases catalog,checkout,scale (which phases run).
  *
  * Every measured window also reports the stack's CPU per request: gateway, each subgraph, the
@@ -288,16 +288,16 @@ const stockVerdict = (rounds: { stock?: StockCheck }[]) => {
  */
 async function abRun(run: Run) {
   const working = describeWorkingTree(ROOT);
-  // --tracing: B is the working tree itself with tracing off; A exports every span (ratio 1.0).
+  // --tracing: B is the working tree itself with tracing off; A exports every sampled span (ratio 1.0 unless --tracing-ratio).
   const receiver = options.tracing ? await startOtlpReceiver({ retain: false }) : null;
   const baseline = receiver
     ? { ref: 'tracing off', commit: `${working} (tracing off)`, root: ROOT }
     : prepareBaseline(options.baseline!, ROOT, log);
   const tracingEnv = receiver
-    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.0' }
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(options.tracingRatio) }
     : undefined;
   if (receiver) run.cleanup.push(() => receiver.close());
-  log(`A/B: A = working tree (${working})${receiver ? ' with tracing on' : ''}, B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})`);
+  log(`A/B: A = working tree (${working})${receiver ? ` with tracing on (ratio ${options.tracingRatio})` : ''}, B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})`);
   const keys = createTestKeys();
   const gateways = [
     { key: 'ours', cache: false },
@@ -389,6 +389,7 @@ async function abRun(run: Run) {
   const report = {
     when: new Date().toISOString(),
     mode: receiver ? 'tracing' : 'baseline',
+    ...(receiver ? { tracingRatio: options.tracingRatio } : {}),
     ...(receiver ? { spansExported: receiver.spanCount(), exportRequests: receiver.requestCount() } : {}),
     machine: describeMachine(null),
     plan,
@@ -411,7 +412,7 @@ function printTracingOverhead(
   report: { catalog: { operation: string; gateway: string; a: ReturnType<typeof summariseLoads>; b: ReturnType<typeof summariseLoads> }[]; checkout: { buyers: number; mode: string; a: ReturnType<typeof summariseCheckouts>; b: ReturnType<typeof summariseCheckouts> }[] },
   spans: number,
 ) {
-  const lines = ['', `Tracing overhead (A on ÷ B off; ${spans} spans exported): CPU per request`, '', '| workload | gateway CPU on ÷ off | stack CPU on ÷ off | p95 on ÷ off |', '|---|---:|---:|---:|'];
+  const lines = ['', `Tracing overhead (A on at ratio ${options.tracingRatio} ÷ B off; ${spans} spans exported): CPU per request`, '', '| workload | gateway CPU on ÷ off | stack CPU on ÷ off | p95 on ÷ off |', '|---|---:|---:|---:|'];
   for (const row of report.catalog)
     lines.push(
       `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,

@@ -29,6 +29,8 @@ export interface BenchOptions {
   baseline: string | null;
   /** A/B of the working tree with tracing on (ratio 1.0, OTLP to a receiver in the bench) against off. */
   tracing: boolean;
+  /** With --tracing: the sampling ratio of A (default 1.0, every trace; production samples 0.1). */
+  tracingRatio: number;
   /** Overrides of the plan (short runs while developing). */
   rounds: number | null;
   seconds: number | null;
@@ -43,7 +45,7 @@ export interface BenchOptions {
 }
 
 const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing', '--soak-snapshots', '--heap-ab'] as const;
-const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users'] as const;
+const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users', '--tracing-ratio'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -81,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     hold: values.has('--hold') ? Math.min(1800, number('--hold') ?? 300) : null,
     baseline: values.get('--baseline') ?? null,
     tracing: flags.has('--tracing'),
+    tracingRatio: Math.min(1, number('--tracing-ratio') ?? 1),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
     phases,
