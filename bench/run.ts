@@ -10,7 +10,8 @@
  * --baseline <git ref> (A/B of the whole stack: the ref built in a worktree, both stacks
  *   alternately round by round), --tracing (the same A/B with A = the working tree with
  *   tracing on, every span exported to an OTLP receiver in the bench, B = the working tree
- *   with tracing off; --tracing-ratio <r> samples A at r instead of 1.0), --rounds <n> / --seconds <s> (shorter runs while developing),
+ *   with tracing off; --tracing-ratio <r> samples A at r instead of 1.0), --rate <u>,<c> (A/B
+ *   catalog loads at a fixed offered req/s, uncached and warm, instead of flat out), --rounds <n> / --seconds <s> (shorter runs while developing),
  * --phases catalog,checkout,scale (which phases run).
  *
  * Every measured window also reports the stack's CPU per request: gateway, each subgraph, the
@@ -165,10 +166,10 @@ async function answer(url: string, body: string, headers: Record<string, string>
 }
 
 /** Warm-up, then a measured load with the stack's CPU per request (split per process). */
-async function measuredLoad(stack: Stack, target: BenchProcess, body: string, headers: Record<string, string>): Promise<Measured> {
-  await load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.warmup });
+async function measuredLoad(stack: Stack, target: BenchProcess, body: string, headers: Record<string, string>, rate?: number): Promise<Measured> {
+  await load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.warmup, rate });
   const { result, cpu, statements } = await stack.measure(target, () =>
-    load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.seconds }),
+    load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.seconds, rate }),
   );
   return {
     ...result,
@@ -297,7 +298,7 @@ async function abRun(run: Run) {
     ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(options.tracingRatio) }
     : undefined;
   if (receiver) run.cleanup.push(() => receiver.close());
-  log(`A/B: A = working tree (${working})${receiver ? ` with tracing on (ratio ${options.tracingRatio})` : ''}, B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})`);
+  log(`A/B: A = working tree (${working})${receiver ? ` with tracing on (ratio ${options.tracingRatio})` : ''}, B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})${options.rate ? `; catalog offered ${options.rate.uncached} req/s uncached, ${options.rate.cached} warm` : ''}`);
   const keys = createTestKeys();
   const gateways = [
     { key: 'ours', cache: false },
@@ -359,7 +360,8 @@ async function abRun(run: Run) {
         catalog.push(row);
         for (let round = 1; round <= plan.rounds; round++)
           for (const [i, { key, label, stack }] of stacks.entries()) {
-            const result = await measuredLoad(stack, stack.gateways[gateway.key], op.body, { authorization: `Bearer ${readers[i]}` });
+            const rate = options.rate?.[gateway.key === 'oursCached' ? 'cached' : 'uncached'];
+            const result = await measuredLoad(stack, stack.gateways[gateway.key], op.body, { authorization: `Bearer ${readers[i]}` }, rate);
             row[key].push(result);
             log(
               `${op.name} ${gateway.cache ? 'warm cache' : 'uncached'} round ${round} ${label.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  errors ${result.errors}  ${cpuColumns(result.stackCpu, result.statements)}  load ${loadAverage()}`,
@@ -390,6 +392,7 @@ async function abRun(run: Run) {
     when: new Date().toISOString(),
     mode: receiver ? 'tracing' : 'baseline',
     ...(receiver ? { tracingRatio: options.tracingRatio } : {}),
+    ...(options.rate ? { offeredRate: options.rate } : {}),
     ...(receiver ? { spansExported: receiver.spanCount(), exportRequests: receiver.requestCount() } : {}),
     machine: describeMachine(null),
     plan,

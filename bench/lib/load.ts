@@ -34,6 +34,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections: number;
   seconds: number;
+  /** Offered requests per second across all connections (default: as fast as they go). */
+  rate?: number;
 }
 
 /** A body counts as good when it is GraphQL data without an errors entry. */
@@ -49,6 +51,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     body: options.body,
     connections: options.connections,
     duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
     timeout: 10,
     verifyBody: goodBody,
   });

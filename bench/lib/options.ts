@@ -31,6 +31,12 @@ export interface BenchOptions {
   tracing: boolean;
   /** With --tracing: the sampling ratio of A (default 1.0, every trace; production samples 0.1). */
   tracingRatio: number;
+  /**
+   * Catalog load at a fixed offered rate (req/s, uncached and warm) instead of as fast as the
+   * connections go: both sides of an A/B then serve the same requests per second, so CPU per
+   * request compares the work per request without one side's lower throughput counting against it.
+   */
+  rate: { uncached: number; cached: number } | null;
   /** Overrides of the plan (short runs while developing). */
   rounds: number | null;
   seconds: number | null;
@@ -45,7 +51,7 @@ export interface BenchOptions {
 }
 
 const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing', '--soak-snapshots', '--heap-ab'] as const;
-const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users', '--tracing-ratio'] as const;
+const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users', '--tracing-ratio', '--rate'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -84,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     baseline: values.get('--baseline') ?? null,
     tracing: flags.has('--tracing'),
     tracingRatio: Math.min(1, number('--tracing-ratio') ?? 1),
+    rate: rates(values.get('--rate')),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
     phases,
@@ -92,4 +99,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     soakUsers: number('--soak-users'),
     soakSnapshots: flags.has('--soak-snapshots'),
   };
+}
+
+/** `--rate 150,1500`: offered req/s for uncached and warm-cache catalog loads. */
+function rates(raw: string | undefined): BenchOptions['rate'] {
+  if (raw === undefined) return null;
+  const [uncached, cached] = raw.split(',').map(Number);
+  if (!(uncached > 0) || !(cached > 0)) throw new Error(`--rate needs two positive req/s figures, uncached,cached (e.g. 150,1500), got ${raw}`);
+  return { uncached, cached };
 }
