@@ -3,7 +3,6 @@ import express, { type Express } from 'express';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { acceptRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context';
-import { context } from '@opentelemetry/api';
 import { endServerSpan, startServerSpan } from './server-span';
 import { activeSpan, recordError } from './telemetry';
 
@@ -94,13 +93,14 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
       else logger.info(line, 'request');
     });
     const direct = directRoutes.get(`${req.method} ${path}`);
-    const serve = () =>
-      runInRequestScope({ requestId }, () => {
+    runInRequestScope(
+      { requestId },
+      () => {
         if (direct) direct(req, res, () => app(req, res));
         else app(req, res);
-      });
-    if (traced) context.with(traced.context, serve);
-    else serve();
+      },
+      traced?.context,
+    );
   };
 
   app.get('/health', (_req, res) => {

@@ -9,6 +9,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { RequestScopeContextManager } from './request-context';
 import { enableServerSpans } from './server-span';
 
 /**
@@ -103,9 +104,12 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   return true;
 }
 
-/** Makes `provider` the process's tracer provider, with W3C trace context, and turns the HTTP edge's server spans on. */
+/**
+ * Makes `provider` the process's tracer provider, with W3C trace context and the active context
+ * kept in the request scope's store (request-context.ts), and turns the HTTP edge's server spans on.
+ */
 export function registerProvider(registered: NodeTracerProvider): void {
-  registered.register({ propagator: new W3CTraceContextPropagator() });
+  registered.register({ propagator: new W3CTraceContextPropagator(), contextManager: new RequestScopeContextManager() });
   enableServerSpans();
 }
 
