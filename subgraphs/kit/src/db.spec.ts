@@ -83,8 +83,11 @@ describe('real Postgres (DATABASE_URL)', () => {
     await withTransaction({ em: db.dataSource.manager }, async (tx) => {
       expect(await rows(tx.em, probe, [1])).toEqual([{ n: 2 }]);
       expect(await rows(tx.em, probe, [2])).toEqual([{ n: 3 }]);
-      const prepared = (await tx.em.query('SELECT statement FROM pg_prepared_statements')) as { statement: string }[];
-      expect(prepared.filter((p) => p.statement === probe)).toHaveLength(1);
+      const prepared = (await tx.em.query('SELECT name, statement FROM pg_prepared_statements')) as { name: string; statement: string }[];
+      const mine = prepared.filter((p) => p.statement === probe);
+      expect(mine).toHaveLength(1);
+      // Named after its verb, so a trace's pg span says what the statement does.
+      expect(mine[0].name).toMatch(/^SELECT\.\d+$/);
     });
   });
 

@@ -64,7 +64,9 @@ const MAX_NAMED_STATEMENTS = 1000;
 function namedStatement(text: string, values: unknown[]): PgQuery {
   let name = statementNames.get(text);
   if (name === undefined) {
-    name = statementNames.size < MAX_NAMED_STATEMENTS ? `kit_${statementNames.size + 1}` : null;
+    // The statement's verb leads its name: a trace shows `pg.query:SELECT.3`, not a bare number.
+    const verb = /^\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    name = statementNames.size < MAX_NAMED_STATEMENTS ? `${verb}.${statementNames.size + 1}` : null;
     statementNames.set(text, name);
   }
   return name ? { name, text, values } : { text, values };
