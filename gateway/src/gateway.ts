@@ -100,7 +100,7 @@ export async function startGateway(
   const production = config.NODE_ENV === 'production';
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const metrics = createMetrics('gateway');
-  const store = options.store ?? createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX);
+  const store = options.store ?? createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX, config.REDIS_COMMAND_TIMEOUT_MS);
   let accessTokens: TokenVerifier;
   let signer: TokenSigner;
   try {

@@ -6,6 +6,14 @@ const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { acce
 const code = (result: { errors?: { extensions?: Record<string, unknown> }[] }) =>
   result.errors?.[0]?.extensions?.code;
 
+/**
+ * For the tests that count requests against a limit: every count must reach Redis. On a loaded
+ * machine (CI runs the packages' suites side by side) one command can take longer than the
+ * store's default 500 ms, and the limiter then lets that request through, as designed for a
+ * slow Redis (fail open): a 200 where the test waits for its 429. They give Redis longer.
+ */
+const PATIENT_REDIS = { REDIS_COMMAND_TIMEOUT_MS: '10000' };
+
 describe('operation limits (defaults)', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -143,7 +151,7 @@ describe('rate limits', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startUsersStack({
-      gatewayEnv: { RATE_LIMIT_MAX: '5', AUTH_RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_SECONDS: '30' },
+      gatewayEnv: { RATE_LIMIT_MAX: '5', AUTH_RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_SECONDS: '30', ...PATIENT_REDIS },
     });
   });
   afterAll(() => stack?.stop());
@@ -174,7 +182,7 @@ describe('sign-in attempts cannot be hidden (#15)', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startUsersStack({
-      gatewayEnv: { AUTH_RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '60', TRUSTED_PROXIES: 'loopback' },
+      gatewayEnv: { AUTH_RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '60', TRUSTED_PROXIES: 'loopback', ...PATIENT_REDIS },
     });
   });
   afterAll(() => stack?.stop());
@@ -276,7 +284,7 @@ describe('client address behind proxies', () => {
   };
 
   it('ignores X-Forwarded-For unless the proxy is trusted, so a client cannot dodge its limit', async () => {
-    const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2' } });
+    const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2', ...PATIENT_REDIS } });
     try {
       expect(await burst(stack, (i) => `203.0.113.${i}`)).toEqual([200, 200, 429, 429]);
     } finally {
@@ -285,7 +293,7 @@ describe('client address behind proxies', () => {
   });
 
   it('uses the forwarded address when the proxy is trusted', async () => {
-    const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2', TRUSTED_PROXIES: 'loopback' } });
+    const stack = await startUsersStack({ gatewayEnv: { RATE_LIMIT_MAX: '2', TRUSTED_PROXIES: 'loopback', ...PATIENT_REDIS } });
     try {
       expect(await burst(stack, (i) => `203.0.113.${i}`)).toEqual([200, 200, 200, 200]);
       expect(await burst(stack, () => '198.51.100.7')).toEqual([200, 200, 429, 429]);

@@ -40,7 +40,7 @@ export function runCommandMain<S extends ConfigShape>(
       migrations: options.migrations,
       logger,
     });
-    const store = createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX);
+    const store = createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX, config.REDIS_COMMAND_TIMEOUT_MS);
     try {
       const applied = await migrate(db, options.name, logger);
       logger.info({ applied: applied.length }, 'migrations up to date');

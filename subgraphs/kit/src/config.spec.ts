@@ -28,6 +28,12 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it("gives every service a Redis command timeout: 500 ms unless REDIS_COMMAND_TIMEOUT_MS says otherwise, never zero", () => {
+    expect(parseServiceConfig('users', {}, { NODE_ENV: 'test' }).REDIS_COMMAND_TIMEOUT_MS).toBe(500);
+    expect(parseServiceConfig('users', {}, { NODE_ENV: 'test', REDIS_COMMAND_TIMEOUT_MS: '2000' }).REDIS_COMMAND_TIMEOUT_MS).toBe(2000);
+    expect(() => parseServiceConfig('users', {}, { NODE_ENV: 'test', REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+  });
+
   it('treats an empty value as unset', () => {
     expect(parseConfig(shape, { LIMIT: '2', DATABASE_URL: '' })).toEqual({ PORT: 4001, LIMIT: 2 });
   });

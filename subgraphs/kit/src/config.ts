@@ -47,6 +47,8 @@ export const commonConfigShape = {
   REDIS_URL: url(['redis', 'rediss']).optional(),
   /** Prefix for every key this deployment writes, so environments (or test runs) can share a Redis. */
   REDIS_KEY_PREFIX: z.string().default(''),
+  /** How long one Redis command may take before the store counts it failed and the caller goes on without Redis (a slow Redis must not hold requests). */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(500),
   /** Where embedded PGlite data and the development keyring live. */
   DATA_DIR: z.string().default('.data'),
   /** JSON object {kid: PEM public key} of every service allowed to sign internal tokens. */

@@ -108,7 +108,7 @@ export async function createRuntime<S extends ConfigShape>(
   }
   const logger = createLogger(options.name, config.LOG_LEVEL);
   const metrics = createMetrics(options.name);
-  const store = options.store ?? createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX);
+  const store = options.store ?? createStore(config.REDIS_URL, logger, config.REDIS_KEY_PREFIX, config.REDIS_COMMAND_TIMEOUT_MS);
   const db = await openDatabase({
     service: options.name,
     url: config.DATABASE_URL,

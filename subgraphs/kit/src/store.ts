@@ -271,8 +271,8 @@ export async function redisState(store: KeyValueStore): Promise<'up' | 'down' | 
   return up ? 'up' : 'down';
 }
 
-export function createStore(redisUrl: string | undefined, logger?: Logger, keyPrefix = ''): KeyValueStore {
-  return redisUrl ? new RedisStore(redisUrl, { logger, keyPrefix }) : new MemoryStore();
+export function createStore(redisUrl: string | undefined, logger?: Logger, keyPrefix = '', commandTimeoutMs?: number): KeyValueStore {
+  return redisUrl ? new RedisStore(redisUrl, { logger, keyPrefix, commandTimeoutMs }) : new MemoryStore();
 }
 
 /**
