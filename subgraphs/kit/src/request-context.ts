@@ -37,6 +37,11 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
+/** Runs `fn` with `context` active, in the request scope it is called from. */
+function inTraceContext<T>(context: Context, fn: () => T): T {
+  return storage.run({ requestId: storage.getStore()?.requestId, trace: context }, fn);
+}
+
 /**
  * OpenTelemetry's context manager, kept in the request scope's store (registered by tracing.ts
  * in place of the SDK's AsyncLocalStorageContextManager). Functions are bound to a context;
@@ -48,16 +53,14 @@ export class RequestScopeContextManager implements ContextManager {
   }
 
   with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(context: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
-    const requestId = storage.getStore()?.requestId;
-    return storage.run({ requestId, trace: context }, () => fn.apply(thisArg, args));
+    return inTraceContext(context, () => fn.apply(thisArg, args));
   }
 
   bind<T>(context: Context, target: T): T {
     if (typeof target !== 'function') return target;
     const original = target as unknown as (...args: unknown[]) => unknown;
     return function (this: unknown, ...args: unknown[]) {
-      const requestId = storage.getStore()?.requestId;
-      return storage.run({ requestId, trace: context }, () => original.apply(this, args));
+      return inTraceContext(context, () => original.apply(this, args));
     } as unknown as T;
   }
 
