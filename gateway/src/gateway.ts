@@ -179,7 +179,7 @@ export async function startGateway(
   const cacheMetrics = createCacheMetrics(metrics.registry);
   // A request's rate-limit count and session state in one round trip (with Redis only).
   const requestState =
-    store instanceof RedisStore ? new RequestStateReader(store.client, (command) => store.guarded(command)) : undefined;
+    store instanceof RedisStore ? new RequestStateReader(store.connection({ enableAutoPipelining: true })) : undefined;
   // The response cache needs Redis (shared by every replica); without it the gateway serves uncached.
   const responseCache =
     config.responseCache && store instanceof RedisStore && requestState

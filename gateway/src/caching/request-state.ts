@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
+import type { GuardedConnection } from '@shop/kit';
 
 /**
  * One command (request-state.lua) for what the gateway reads from Redis before a request
@@ -32,28 +33,24 @@ export interface RequestState {
 
 /**
  * Reads a request's state in one round trip on a connection of its own, auto-pipelined
- * (concurrent requests share writes). Failures reject (the caller leaves the request to the
- * pipeline, which reads the same state command by command).
+ * (concurrent requests share writes), behind the store's circuit (RedisStore.connection).
+ * Failures reject (the caller leaves the request to the pipeline, which reads the same state
+ * command by command).
  */
 export class RequestStateReader {
-  private readonly connection: RequestStateClient;
+  private readonly client: RequestStateClient;
 
-  constructor(
-    redis: Redis,
-    /** Runs every command: the kit store's circuit breaker (RedisStore.guarded). */
-    private readonly guard: <T>(command: () => Promise<T>) => Promise<T> = (command) => command(),
-  ) {
-    this.connection = redis.duplicate({ enableAutoPipelining: true }) as RequestStateClient;
-    this.connection.on('error', () => undefined);
-    this.connection.defineCommand('gatewayRequestState', { numberOfKeys: 3, lua: REQUEST_STATE_SCRIPT });
+  constructor(private readonly connection: GuardedConnection) {
+    this.client = connection.client as RequestStateClient;
+    this.client.defineCommand('gatewayRequestState', { numberOfKeys: 3, lua: REQUEST_STATE_SCRIPT });
   }
 
   async read(
     request: { rateKey: string; sessionKey: string | null; windowMs: number },
     entryKey: string | null,
   ): Promise<RequestState> {
-    const [count, ttl, session, entry, seconds, micros] = await this.guard(() =>
-      this.connection.gatewayRequestState(
+    const [count, ttl, session, entry, seconds, micros] = await this.connection.run(() =>
+      this.client.gatewayRequestState(
         request.rateKey,
         request.sessionKey ?? request.rateKey,
         entryKey ?? request.rateKey,
@@ -71,6 +68,6 @@ export class RequestStateReader {
   }
 
   close() {
-    this.connection.disconnect();
+    this.connection.close();
   }
 }

@@ -95,6 +95,50 @@ describe('redis store started while the event loop is stalled', () => {
   });
 });
 
+describe('a further connection behind the store\'s circuit', () => {
+  it('sends its first command once its own socket is up, leaving the circuit closed', async () => {
+    const store = new RedisStore(TEST_REDIS_URL);
+    try {
+      await store.ping(); // the store's own socket is up; the new one is not yet
+      const connection = store.connection({ enableAutoPipelining: true });
+      const key = `${uniqueRedisPrefix('store')}second`;
+      expect(await connection.run((client) => client.incr(key))).toBe(1);
+      expect(store.available).toBe(true);
+      expect(await store.incrWindow(key, 10_000)).toMatchObject({ count: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('opens the one circuit when Redis stops answering it, and the store\'s probe closes it again', async () => {
+    const server = await TestRedisServer.start();
+    const store = new RedisStore(server.url, { commandTimeoutMs: 300, probeIntervalMs: 100 });
+    try {
+      const connection = store.connection();
+      await connection.run((client) => client.ping());
+      server.pause();
+      await expect(connection.run((client) => client.get('k'))).rejects.toThrow();
+      expect(store.available).toBe(false);
+      await expect(store.get('k')).rejects.toThrow(StoreUnavailableError);
+      server.resume();
+      await waitFor(() => store.available, 'a probe to close the circuit');
+      expect(await connection.run((client) => client.get('k'))).toBeNull();
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+
+  it('closes with its store', async () => {
+    const store = new RedisStore(TEST_REDIS_URL);
+    const connection = store.connection();
+    await connection.run((client) => client.ping());
+    const ended = new Promise((resolve) => connection.client.once('end', resolve));
+    await store.close();
+    await ended;
+  });
+});
+
 describe('redis store when Redis stalls (paused: connected, never answering)', () => {
   let server: TestRedisServer;
   let store: RedisStore;

@@ -49,15 +49,52 @@ export interface RedisStoreOptions {
 /** How long the first command waits for a Redis that neither answers nor refuses (a hung handshake). */
 const FIRST_CONNECT_LIMIT_MS = 10_000;
 
+/**
+ * One socket to Redis and what the circuit needs to know about it: when it first connected
+ * (commands wait for that once) and when it last received bytes.
+ */
+class WatchedConnection {
+  /** Settles on the first connection (or after connectTimeout): commands wait for it once. */
+  readonly firstConnect: Promise<void>;
+  /** When this socket last received bytes from Redis (performance.now()). */
+  lastHeardAt = -Infinity;
+
+  constructor(readonly client: Redis) {
+    // Settled by what the connection does (ready, or an error such as a refused connect), not by a
+    // wall clock alone: a start-up stall of the event loop lets a short timer fire before 'ready' is
+    // processed, and the first command then found no stream, opened the circuit and let rate limits
+    // fail open on a healthy Redis. The timer only bounds a handshake that never ends.
+    this.firstConnect = new Promise<void>((resolve) => {
+      client.once('ready', () => resolve());
+      client.once('error', () => resolve());
+      setTimeout(resolve, FIRST_CONNECT_LIMIT_MS).unref();
+    });
+    // Every (re)connection has a new socket; whatever arrives on it shows Redis is answering.
+    client.on('connect', () => {
+      client.stream.on('data', () => (this.lastHeardAt = performance.now()));
+    });
+  }
+}
+
+/**
+ * A further socket to the same Redis (auto-pipelined, say) whose commands go through its
+ * store's circuit: they wait for this socket's own first connection, and this socket's own
+ * answers are what tell a slow Redis from a stalled event loop.
+ */
+export interface GuardedConnection {
+  readonly client: Redis;
+  run<T>(command: (client: Redis) => Promise<T>): Promise<T>;
+  /** Closes this socket alone (the store's close closes every one it opened). */
+  close(): void;
+}
+
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
-  /** Settles on the first connection (or after connectTimeout): commands wait for it once. */
-  private readonly firstConnect: Promise<void>;
+  private readonly primary: WatchedConnection;
+  private readonly others: WatchedConnection[] = [];
   private circuitOpen = false;
   private probe?: NodeJS.Timeout;
-  /** When the connection last received bytes from Redis (performance.now()). */
-  private lastHeardAt = -Infinity;
   private closed = false;
   private readonly logger?: Logger;
   private readonly probeIntervalMs: number;
@@ -75,15 +112,7 @@ export class RedisStore implements KeyValueStore {
       lazyConnect: false,
       keyPrefix: options.keyPrefix ?? '',
     });
-    // Settled by what the connection does (ready, or an error such as a refused connect), not by a
-    // wall clock alone: a start-up stall of the event loop lets a short timer fire before 'ready' is
-    // processed, and the first command then found no stream, opened the circuit and let rate limits
-    // fail open on a healthy Redis. The timer only bounds a handshake that never ends.
-    this.firstConnect = new Promise<void>((resolve) => {
-      this.client.once('ready', () => resolve());
-      this.client.once('error', () => resolve());
-      setTimeout(resolve, FIRST_CONNECT_LIMIT_MS).unref();
-    });
+    this.primary = new WatchedConnection(this.client);
     let down = false;
     this.client.on('error', (error) => {
       if (!down) options.logger?.warn({ err: error.message }, 'redis unavailable; running without it');
@@ -93,10 +122,27 @@ export class RedisStore implements KeyValueStore {
       if (down) options.logger?.info('redis reachable again');
       down = false;
     });
-    // Every (re)connection has a new socket; whatever arrives on it shows Redis is answering.
-    this.client.on('connect', () => {
-      this.client.stream.on('data', () => (this.lastHeardAt = performance.now()));
-    });
+  }
+
+  /**
+   * Opens another socket with this store's settings (plus `options`) behind this store's circuit.
+   * A duplicate of `client` used directly would not be: its first command, sent before its own
+   * socket is up, fails at once (no offline queue) and opened the circuit for every caller.
+   */
+  connection(options: { enableAutoPipelining?: boolean } = {}): GuardedConnection {
+    const client = this.client.duplicate(options);
+    client.on('error', () => undefined); // the primary connection logs Redis going away
+    const watched = new WatchedConnection(client);
+    this.others.push(watched);
+    return {
+      client,
+      run: (command) => this.guarded(() => command(client), watched),
+      close: () => {
+        const index = this.others.indexOf(watched);
+        if (index >= 0) this.others.splice(index, 1);
+        client.disconnect();
+      },
+    };
   }
 
   /** False while the circuit is open (Redis stopped answering and no probe has succeeded since). */
@@ -108,14 +154,14 @@ export class RedisStore implements KeyValueStore {
    * Runs a command unless the circuit is open. Also for callers that use `client` directly
    * (scripts, pipelines), so they share the one circuit.
    */
-  async guarded<T>(command: () => Promise<T>): Promise<T> {
+  async guarded<T>(command: () => Promise<T>, connection: WatchedConnection = this.primary): Promise<T> {
     if (this.circuitOpen) throw new StoreUnavailableError();
-    await this.firstConnect;
+    await connection.firstConnect;
     const sentAt = performance.now();
     try {
       return await command();
     } catch (error) {
-      if (!(error instanceof ReplyError) && !(await this.heardSince(sentAt))) this.openCircuit(error);
+      if (!(error instanceof ReplyError) && !(await this.heardSince(connection, sentAt))) this.openCircuit(error);
       throw error;
     }
   }
@@ -127,9 +173,9 @@ export class RedisStore implements KeyValueStore {
    * setImmediate) bytes have arrived since the command was sent, and the circuit stays closed. A
    * Redis that really stopped answering sent nothing, and costs no further wait to detect.
    */
-  private async heardSince(sentAt: number): Promise<boolean> {
+  private async heardSince(connection: WatchedConnection, sentAt: number): Promise<boolean> {
     await new Promise((resolve) => setImmediate(resolve));
-    return this.lastHeardAt >= sentAt;
+    return connection.lastHeardAt >= sentAt;
   }
 
   get(key: string) {
@@ -170,7 +216,7 @@ export class RedisStore implements KeyValueStore {
   /** Asks Redis even while the circuit is open (this is the probe): an answer closes it. */
   async ping() {
     try {
-      await this.firstConnect;
+      await this.primary.firstConnect;
       const up = (await this.client.ping()) === 'PONG';
       if (up && this.circuitOpen) {
         this.circuitOpen = false;
@@ -185,6 +231,7 @@ export class RedisStore implements KeyValueStore {
     this.closed = true;
     clearTimeout(this.probe);
     this.client.disconnect();
+    for (const other of this.others) other.client.disconnect();
   }
 
   private openCircuit(error: unknown) {
