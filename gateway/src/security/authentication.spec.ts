@@ -23,9 +23,8 @@ describe('Authenticator: verified claims cached per token, session checked on ev
   let store: RedisStore;
   let authenticator: Authenticator;
 
-  beforeAll(() => {
-    store = new RedisStore(TEST_REDIS_URL, { keyPrefix: uniqueRedisPrefix('gwauth') });
-    authenticator = new Authenticator({
+  const newAuthenticator = () =>
+    new Authenticator({
       verifier: new TokenVerifier(parsePublicKeys(keys.envFor('gateway').ACCESS_TOKEN_PUBLIC_KEYS, 'keys')),
       store,
       // Nothing listens here: every session state in these tests is in the store.
@@ -40,6 +39,9 @@ describe('Authenticator: verified claims cached per token, session checked on ev
       logger: createLogger('gateway-test', 'silent'),
       metrics: createMetrics('gateway-test', new Registry()),
     });
+  beforeAll(() => {
+    store = new RedisStore(TEST_REDIS_URL, { keyPrefix: uniqueRedisPrefix('gwauth') });
+    authenticator = newAuthenticator();
   });
   afterAll(() => store.close());
   afterEach(() => jest.restoreAllMocks());
@@ -67,6 +69,17 @@ describe('Authenticator: verified claims cached per token, session checked on ev
     // and a forged or tampered token is never taken from the cache
     const tampered = `${token.slice(0, -4)}AAAA`;
     await expect(authenticator.identify(`Bearer ${tampered}`)).rejects.toThrow(/Invalid token/);
+  });
+
+  it('forgets the verified tokens that have expired when it remembers a new one', () => {
+    const fresh = newAuthenticator();
+    for (const n of ['1', '2', '3'])
+      fresh.claims(issueAccessToken(accessSigner, { userId: `u-${n}`, role: 'CUSTOMER', sessionId: session(n) }, 60).token);
+    expect(fresh.cachedTokens).toBe(3);
+    const later = Date.now() + 61_000;
+    jest.spyOn(Date, 'now').mockReturnValue(later);
+    fresh.claims(issueAccessToken(accessSigner, { userId: 'u-4', role: 'CUSTOMER', sessionId: session('4') }, 600).token);
+    expect(fresh.cachedTokens).toBe(1);
   });
 
   it('refuses a token without an expiry (exp), even signed by a current key for an active session', async () => {

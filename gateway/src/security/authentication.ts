@@ -2,6 +2,7 @@ import {
   ACTIVE_MARK_TTL_MS,
   ANONYMOUS,
   bearerToken,
+  rememberExpiring,
   REVOKED_MARK_TTL_MS,
   SESSION_STATE,
   sessionStateKey,
@@ -28,7 +29,7 @@ export class Authenticator {
   /**
    * Verified claims per access-token string, until the token's exp: the signature check is
    * done once per token, expiry is checked on every use, and the session state still is.
-   * Bounded: the oldest entry goes when full.
+   * Bounded, and holds only tokens still alive (rememberExpiring).
    */
   private readonly verified = new Map<string, AccessClaims>();
   static readonly MAX_CACHED_TOKENS = 10_000;
@@ -62,10 +63,14 @@ export class Authenticator {
       throw new UnauthenticatedError('Token expired');
     }
     const claims = verifyAccessToken(this.deps.verifier, token);
-    if (this.verified.size >= Authenticator.MAX_CACHED_TOKENS)
-      this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(token, claims);
+    const now = Date.now();
+    rememberExpiring(this.verified, token, claims, Authenticator.MAX_CACHED_TOKENS, (old) => old.expiresAt.getTime() <= now);
     return claims;
+  }
+
+  /** How many verified tokens are remembered (for tests of the bound). */
+  get cachedTokens(): number {
+    return this.verified.size;
   }
 
   /** Whether the session is active: the store's answer, else the users service's. */

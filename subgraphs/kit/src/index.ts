@@ -17,6 +17,7 @@ export * from './service-client';
 export * from './store';
 export * from './subgraph';
 export * from './tokens';
+export * from './expiring-entries';
 export * from './work-queue';
 export * from './pagination';
 export * from './authz';

@@ -1,5 +1,5 @@
 import { generateKeyPair, parsePublicKeys, publicKeysJson } from './keys';
-import { ANONYMOUS, issueServiceToken, ServiceTokenVerifier, TokenSigner, TokenVerifier, type Identity } from './tokens';
+import { ANONYMOUS, issueServiceToken, ServiceTokenMinter, ServiceTokenVerifier, TokenSigner, TokenVerifier, type Identity } from './tokens';
 
 /** A keyring with the gateway's key, and a verifier that counts signature checks. */
 function setup() {
@@ -61,6 +61,17 @@ describe('ServiceTokenVerifier (verified service tokens remembered until they ex
     expect(tokens.size).toBe(0);
   });
 
+  it('forgets the tokens that have expired when it remembers a new one', () => {
+    const { verifier, mint } = setup();
+    let now = Date.now();
+    const tokens = new ServiceTokenVerifier(verifier, 'products', { now: () => now });
+    for (const userId of ['u-a', 'u-b', 'u-c']) tokens.verify(mint('products', 30, { userId, role: 'CUSTOMER', sessionId: `s-${userId}` }));
+    expect(tokens.size).toBe(3);
+    now += 31_000;
+    tokens.verify(mint('products', 60, { userId: 'u-d', role: 'CUSTOMER', sessionId: 's-u-d' }));
+    expect(tokens.size).toBe(1);
+  });
+
   it('is bounded: when full, the oldest token goes and is verified again on its next use', () => {
     const { verifier, mint, checks } = setup();
     const tokens = new ServiceTokenVerifier(verifier, 'products', { maxRemembered: 2 });
@@ -73,5 +84,25 @@ describe('ServiceTokenVerifier (verified service tokens remembered until they ex
     expect(tokens.verify(a).identity.userId).toBe('u-a');
     expect(checks()).toBe(4);
     expect(tokens.size).toBe(2);
+  });
+});
+
+describe('ServiceTokenMinter (a token per identity, reused for half its life)', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('reuses the token of an identity, and forgets identities whose token is no longer reusable', () => {
+    jest.useFakeTimers({ now: new Date('2026-12-06T12:00:00Z') });
+    const key = generateKeyPair('gateway.test1');
+    const minter = new ServiceTokenMinter(new TokenSigner(key.privateKey, key.kid), 'gateway', 'products', 30);
+    const identity = (n: number): Identity => ({ userId: `u-${n}`, role: 'CUSTOMER', sessionId: `s-${n}` });
+    const first = minter.tokenFor(identity(1));
+    expect(minter.tokenFor(identity(1))).toBe(first);
+    minter.tokenFor(identity(2));
+    minter.tokenFor(identity(3));
+    expect(minter.size).toBe(3);
+    // Half of 30 s later the sessions of identities 1-3 have ended: only the new one is remembered.
+    jest.setSystemTime(Date.now() + 15_000);
+    minter.tokenFor(identity(4));
+    expect(minter.size).toBe(1);
   });
 });

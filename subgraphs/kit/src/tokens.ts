@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { UnauthenticatedError } from './errors';
+import { rememberExpiring } from './expiring-entries';
 import { pemFromEnv } from './keys';
 
 /** Pinned: a token of any other algorithm (none, HS256 with the public key, ...) is refused. */
@@ -124,8 +125,8 @@ export function issueServiceToken(
  * Mints the service tokens one caller sends to one audience, and reuses each (per identity:
  * userId|role|sessionId) until half its life has passed: the same claims, audience and expiry
  * as a freshly minted one, never extended. Signing is then rare, and the callee's
- * ServiceTokenVerifier checks each signature once instead of on every call. Bounded: the
- * oldest entry goes when full.
+ * ServiceTokenVerifier checks each signature once instead of on every call. Bounded, and holds
+ * only identities whose token is still reusable (rememberExpiring).
  */
 export class ServiceTokenMinter {
   static readonly MAX_REMEMBERED = 10_000;
@@ -147,8 +148,7 @@ export class ServiceTokenMinter {
     const token = issueServiceToken(this.signer, this.caller, this.audience, identity, this.ttlSeconds);
     // jsonwebtoken's exp is whole seconds from the signing second: reuse within half the TTL,
     // counted from before signing, so a reused token always has at least half its life left.
-    if (this.tokens.size >= ServiceTokenMinter.MAX_REMEMBERED) this.tokens.delete(this.tokens.keys().next().value as string);
-    this.tokens.set(key, { token, reuseUntil: now + (this.ttlSeconds * 1000) / 2 - 1000 });
+    rememberExpiring(this.tokens, key, { token, reuseUntil: now + (this.ttlSeconds * 1000) / 2 - 1000 }, ServiceTokenMinter.MAX_REMEMBERED, (entry) => entry.reuseUntil <= now);
     return token;
   }
 
@@ -189,7 +189,7 @@ function verifiedServiceCall(verifier: TokenVerifier, token: string, audience: s
  * life, so the ES256 signature check is done once per token instead of on every request;
  * expiry is still checked on every use (the same instant jsonwebtoken would refuse it), the
  * audience is fixed (this service's name) and a token that failed verification is never
- * remembered. Bounded: when full, the oldest entry goes.
+ * remembered. Bounded, and holds only tokens still alive (rememberExpiring).
  */
 export class ServiceTokenVerifier {
   private readonly verified = new Map<string, { call: ServiceCall; expiresAtMs: number }>();
@@ -208,8 +208,8 @@ export class ServiceTokenVerifier {
       throw new UnauthenticatedError('Token expired');
     }
     const entry = verifiedServiceCall(this.verifier, token, this.audience);
-    if (this.verified.size >= (this.options.maxRemembered ?? 10_000)) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(token, entry);
+    const now = (this.options.now ?? Date.now)();
+    rememberExpiring(this.verified, token, entry, this.options.maxRemembered ?? 10_000, (old) => old.expiresAtMs <= now);
     return entry.call;
   }
 
