@@ -75,7 +75,12 @@ interface Target {
 }
 
 /** A load's figures with the stack's CPU during it, per request and per process. */
-type Measured = LoadResult & { stackCpu?: CpuSplit; statements?: ReturnType<typeof statementsPerRequest> };
+type Measured = LoadResult & {
+  stackCpu?: CpuSplit;
+  statements?: ReturnType<typeof statementsPerRequest>;
+  /** CPU ms per request of this bench process during the window: the load generator, mostly (not part of the stack). */
+  generatorMsPerRequest?: number;
+};
 
 interface Run {
   stamp: string;
@@ -168,11 +173,14 @@ async function answer(url: string, body: string, headers: Record<string, string>
 /** Warm-up, then a measured load with the stack's CPU per request (split per process). */
 async function measuredLoad(stack: Stack, target: BenchProcess, body: string, headers: Record<string, string>, rate?: number): Promise<Measured> {
   await load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.warmup, rate });
+  const generatorBefore = process.cpuUsage();
   const { result, cpu, statements } = await stack.measure(target, () =>
     load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.seconds, rate }),
   );
+  const generator = process.cpuUsage(generatorBefore);
   return {
     ...result,
+    generatorMsPerRequest: (generator.user + generator.system) / 1000 / Math.max(1, result.requests),
     cpuMsPerRequest: cpu.gateway / Math.max(1, result.requests),
     stackCpu: perRequest(cpu, result.requests),
     statements: statementsPerRequest(statements, result.requests),
@@ -285,7 +293,7 @@ const stockVerdict = (rounds: { stock?: StockCheck }[]) => {
 /**
  * `--baseline <ref>`: the working tree's stack (A) and the ref's (B), each with its own
  * databases, redis-server, subgraphs and gateways, the same seeded catalog; every
- * measurement runs on A then B, round by round, so both see the same machine.
+ * measurement runs on both, round by round (A then B, then B then A: inRoundOrder), so both see the same machine.
  */
 async function abRun(run: Run) {
   const working = describeWorkingTree(ROOT);
@@ -294,8 +302,10 @@ async function abRun(run: Run) {
   const baseline = receiver
     ? { ref: 'tracing off', commit: `${working} (tracing off)`, root: ROOT }
     : prepareBaseline(options.baseline!, ROOT, log);
+  // The batch processor's OTEL_BSP_* settings the bench is started with reach the traced stack (to compare them).
+  const batching = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_BSP_'))) as Record<string, string>;
   const tracingEnv = receiver
-    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(options.tracingRatio) }
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(options.tracingRatio), ...batching }
     : undefined;
   if (receiver) run.cleanup.push(() => receiver.close());
   log(`A/B: A = working tree (${working})${receiver ? ` with tracing on (ratio ${options.tracingRatio})` : ''}, B = ${baseline.ref} (${baseline.commit.slice(0, 7)}, ${baseline.root})${options.rate ? `; catalog offered ${options.rate.uncached} req/s uncached, ${options.rate.cached} warm` : ''}`);
@@ -359,12 +369,12 @@ async function abRun(run: Run) {
         const row = { operation: op.name, gateway: gateway.key, a: [] as Measured[], b: [] as Measured[] };
         catalog.push(row);
         for (let round = 1; round <= plan.rounds; round++)
-          for (const [i, { key, label, stack }] of stacks.entries()) {
+          for (const [i, { key, label, stack }] of inRoundOrder(stacks, round)) {
             const rate = options.rate?.[gateway.key === 'oursCached' ? 'cached' : 'uncached'];
             const result = await measuredLoad(stack, stack.gateways[gateway.key], op.body, { authorization: `Bearer ${readers[i]}` }, rate);
             row[key].push(result);
             log(
-              `${op.name} ${gateway.cache ? 'warm cache' : 'uncached'} round ${round} ${label.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  errors ${result.errors}  ${cpuColumns(result.stackCpu, result.statements)}  load ${loadAverage()}`,
+              `${op.name} ${gateway.cache ? 'warm cache' : 'uncached'} round ${round} ${label.padEnd(12)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${ms(result.p50)}  p95 ${ms(result.p95)}  errors ${result.errors}  ${cpuColumns(result.stackCpu, result.statements)}  generator ${result.generatorMsPerRequest!.toFixed(2)} ms/req  load ${loadAverage()}`,
             );
           }
       }
@@ -379,7 +389,7 @@ async function abRun(run: Run) {
         const row = { buyers: concurrency, mode, a: [] as CheckoutRow[], b: [] as CheckoutRow[] };
         checkout.push(row);
         for (let round = 1; round <= plan.rounds; round++)
-          for (const [i, { key, label, stack }] of stacks.entries()) {
+          for (const [i, { key, label, stack }] of inRoundOrder(stacks, round)) {
             const result = await measuredCheckouts(stack, stack.gateways.ours.url, setups[i], concurrency, mode);
             row[key].push(result);
             log(`checkout ${concurrency} buyers ${mode.padEnd(8)} round ${round} ${label.padEnd(12)} ${checkoutLine(result)}  load ${loadAverage()}`);
@@ -391,7 +401,7 @@ async function abRun(run: Run) {
   const report = {
     when: new Date().toISOString(),
     mode: receiver ? 'tracing' : 'baseline',
-    ...(receiver ? { tracingRatio: options.tracingRatio } : {}),
+    ...(receiver ? { tracingRatio: options.tracingRatio, batching } : {}),
     ...(options.rate ? { offeredRate: options.rate } : {}),
     ...(receiver ? { spansExported: receiver.spanCount(), exportRequests: receiver.requestCount() } : {}),
     machine: describeMachine(null),
@@ -410,19 +420,29 @@ async function abRun(run: Run) {
   log(`results: ${jsonFile}; process logs in ${run.logDir}`);
 }
 
+/**
+ * The stacks with their indexes in the order a round measures them: A then B in odd rounds, B
+ * then A in even ones (ABBA), so that whatever drifts during a run (the machine's other work,
+ * a process's heap and JIT state) weighs on both sides alike instead of always on the first.
+ */
+function inRoundOrder<T>(stacks: T[], round: number): [number, T][] {
+  const entries = [...stacks.entries()];
+  return round % 2 === 1 ? entries : entries.reverse();
+}
+
 /** --tracing: what tracing on costs, as gateway and stack CPU per request on ÷ off (1.00 = nothing). */
 function printTracingOverhead(
   report: { catalog: { operation: string; gateway: string; a: ReturnType<typeof summariseLoads>; b: ReturnType<typeof summariseLoads> }[]; checkout: { buyers: number; mode: string; a: ReturnType<typeof summariseCheckouts>; b: ReturnType<typeof summariseCheckouts> }[] },
   spans: number,
 ) {
-  const lines = ['', `Tracing overhead (A on at ratio ${options.tracingRatio} ÷ B off; ${spans} spans exported): CPU per request`, '', '| workload | gateway CPU on ÷ off | stack CPU on ÷ off | p95 on ÷ off |', '|---|---:|---:|---:|'];
+  const lines = ['', `Tracing overhead (A on at ratio ${options.tracingRatio} ÷ B off; ${spans} spans exported): CPU per request`, '', '| workload | gateway CPU on ÷ off | pooled over the rounds | stack CPU on ÷ off | p95 on ÷ off |', '|---|---:|---:|---:|---:|'];
   for (const row of report.catalog)
     lines.push(
-      `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
+      `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | ${ratio(row.a.pooledGatewayMs, row.b.pooledGatewayMs)} | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
     );
   for (const row of report.checkout)
     lines.push(
-      `| checkout, ${row.buyers} buyers, ${row.mode} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
+      `| checkout, ${row.buyers} buyers, ${row.mode} | ${ratio(row.a.stackCpu?.gateway, row.b.stackCpu?.gateway)} | | ${ratio(row.a.stackCpu?.total, row.b.stackCpu?.total)} | ${ratio(row.a.p95, row.b.p95)} |`,
     );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -435,6 +455,12 @@ function summariseLoads(rounds: Measured[]) {
     p95: round(median(rounds.map((r) => r.p95)), 1)!,
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     stackCpu: medianSplit(rounds.map((r) => r.stackCpu)),
+    generatorMs: round(median(rounds.map((r) => r.generatorMsPerRequest ?? 0)), 2)!,
+    // Every round's gateway CPU over every round's requests: steadier than a median of rounds when each round is short.
+    pooledGatewayMs: round(
+      rounds.reduce((sum, r) => sum + (r.stackCpu?.gateway ?? 0) * r.requests, 0) / Math.max(1, rounds.reduce((sum, r) => sum + r.requests, 0)),
+      3,
+    )!,
     // Statements per request hardly vary between rounds: the last round's.
     statements: rounds.at(-1)?.statements ?? null,
   };
@@ -481,10 +507,18 @@ function printAbTables(report: {
         `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${key.toUpperCase()} | ${s.rps} | ${s.p50} | ${s.p95} | ${s.errors} | ${s.stackCpu?.total ?? ''} | ${s.stackCpu?.gateway ?? ''} | ${splitText(s.stackCpu)} |`,
       );
     }
-  lines.push('', '| operation | A ÷ B req/s | B ÷ A stack CPU per request | B ÷ A gateway CPU per request | A ÷ B p95 |', '|---|---:|---:|---:|---:|');
+  // With the machine's cores saturated, req/s follows the CPU of everything on them, the bench's
+  // own load generator included: (B stack + generator) ÷ (A stack + generator) is the req/s ratio
+  // that A's saving can give on this machine.
+  lines.push(
+    '',
+    '| operation | A ÷ B req/s | B ÷ A stack CPU per request | B ÷ A gateway CPU per request | A ÷ B p95 | load generator ms/req A, B | B ÷ A stack + generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  );
+  const withGenerator = (s: ReturnType<typeof summariseLoads>) => (s.stackCpu ? s.stackCpu.total + s.generatorMs : null);
   for (const row of report.catalog)
     lines.push(
-      `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.rps, row.b.rps)} | ${ratio(row.b.stackCpu?.total, row.a.stackCpu?.total)} | ${ratio(row.b.stackCpu?.gateway, row.a.stackCpu?.gateway)} | ${ratio(row.a.p95, row.b.p95)} |`,
+      `| ${row.operation}${row.gateway === 'oursCached' ? ' (warm cache)' : ''} | ${ratio(row.a.rps, row.b.rps)} | ${ratio(row.b.stackCpu?.total, row.a.stackCpu?.total)} | ${ratio(row.b.stackCpu?.gateway, row.a.stackCpu?.gateway)} | ${ratio(row.a.p95, row.b.p95)} | ${row.a.generatorMs}, ${row.b.generatorMs} | ${ratio(withGenerator(row.b), withGenerator(row.a))} |`,
     );
   if (report.checkout.length) {
     lines.push(
