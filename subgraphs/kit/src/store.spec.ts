@@ -129,6 +129,22 @@ describe('a further connection behind the store\'s circuit', () => {
     }
   });
 
+  it('refuses at once while its own socket reconnects, leaving the circuit closed', async () => {
+    const store = new RedisStore(TEST_REDIS_URL);
+    try {
+      const connection = store.connection();
+      await connection.run((client) => client.ping());
+      connection.client.stream.destroy(); // this socket alone drops; Redis and the store's socket are fine
+      await expect(connection.run((client) => client.ping())).rejects.toThrow(StoreUnavailableError);
+      expect(store.available).toBe(true);
+      expect(await store.ping()).toBe(true);
+      await waitFor(() => connection.client.status === 'ready', 'the socket to reconnect');
+      expect(await connection.run((client) => client.ping())).toBe('PONG');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('closes with its store', async () => {
     const store = new RedisStore(TEST_REDIS_URL);
     const connection = store.connection();

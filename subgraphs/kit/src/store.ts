@@ -157,6 +157,10 @@ export class RedisStore implements KeyValueStore {
   async guarded<T>(command: () => Promise<T>, connection: WatchedConnection = this.primary): Promise<T> {
     if (this.circuitOpen) throw new StoreUnavailableError();
     await connection.firstConnect;
+    // A further socket that is reconnecting is no news about Redis (the store's own socket and
+    // its probe are): its caller takes its fallback, and the circuit is left to the primary.
+    if (connection !== this.primary && !(connection.client.status === 'ready' && connection.client.stream?.writable))
+      throw new StoreUnavailableError();
     const sentAt = performance.now();
     try {
       return await command();
