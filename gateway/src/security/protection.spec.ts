@@ -7,10 +7,10 @@ const code = (result: { errors?: { extensions?: Record<string, unknown> }[] }) =
   result.errors?.[0]?.extensions?.code;
 
 /**
- * For the tests that count requests against a limit: every count must reach Redis. On a loaded
- * machine (CI runs the packages' suites side by side) one command can take longer than the
- * store's default 500 ms, and the limiter then lets that request through, as designed for a
- * slow Redis (fail open): a 200 where the test waits for its 429. They give Redis longer.
+ * For the tests that count requests against a limit: every count must reach Redis. A command
+ * slower than the store's default 500 ms lets its request through, as designed for a slow Redis
+ * (fail open); on a loaded CI machine these tests give Redis longer. (The flake once blamed on
+ * that was the fast path's own socket opening the circuit before it had connected: fa6c393.)
  */
 const PATIENT_REDIS = { REDIS_COMMAND_TIMEOUT_MS: '10000' };
 
