@@ -58,9 +58,13 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 shop && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin shop
 ARG SERVICE
+# MALLOC_ARENA_MAX: glibc gives each thread that meets a busy arena a new one (up to 8 per
+# core), so a service's native memory crept up for 20 minutes as libuv's and V8's threads
+# spread over more arenas; two keep it flat (BENCHMARKS.md, "Memory and endurance").
 ENV NODE_ENV=production \
     SHOP_SERVICE=${SERVICE} \
-    NODE_OPTIONS=--enable-source-maps
+    NODE_OPTIONS=--enable-source-maps \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=prod-deps --chown=root:root /app/package.json ./
 COPY --from=prod-deps --chown=root:root /app/node_modules node_modules

@@ -21,6 +21,18 @@ export function containerNodeOptions(root: string, service: string): string | nu
   return null;
 }
 
+/**
+ * The glibc malloc tuning the image sets for every process (`ENV MALLOC_ARENA_MAX` in the
+ * Dockerfile's runtime stage), so the bench's processes allocate native memory as the
+ * containers do. Empty when that tree's image sets none (a baseline from before it).
+ */
+export function imageMallocEnv(root: string): Record<string, string> {
+  const file = path.join(root, 'Dockerfile');
+  if (!existsSync(file)) return {};
+  const match = /\bMALLOC_ARENA_MAX=(\d+)/.exec(readFileSync(file, 'utf8'));
+  return match ? { MALLOC_ARENA_MAX: match[1] } : {};
+}
+
 interface ContainerSpec {
   name: string;
   env?: { name: string; value?: string }[];

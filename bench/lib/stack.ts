@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, freePort, TEST_DATABASE_URL, uniqueRedisPrefix, type TestDatabase, type TestKeys } from '@shop/kit/testing';
-import { containerNodeOptions } from './heap';
+import { containerNodeOptions, imageMallocEnv } from './heap';
 import { StackMeter, type CpuSplit, type MeteredPart } from './meter';
 import { healthy, startProcess, startRedisServer, type BenchProcess } from './processes';
 
@@ -82,6 +82,7 @@ export class Stack {
   private common(): Record<string, string> {
     return {
       NODE_ENV: 'production',
+      ...imageMallocEnv(this.options.root),
       REDIS_URL: this.redisUrl,
       REDIS_KEY_PREFIX: this.prefix,
       ...Object.fromEntries(SUBGRAPHS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${this.ports[n]}`])),
