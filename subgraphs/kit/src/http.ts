@@ -72,7 +72,8 @@ export function createHttpBase(options: HttpBaseOptions): HttpBase {
     const path = pathOf(req.url);
     // The server span (when tracing) carries the request id, so a trace leads to its log lines.
     const traced = startServerSpan(req.method ?? 'GET', path, req.headers, requestId);
-    if (traced) res.once('close', () => endServerSpan(traced.span, res.statusCode, res.writableFinished));
+    // 'close' comes once per response; `on` spares the wrapper `once` makes per request.
+    if (traced) res.on('close', () => endServerSpan(traced.span, res.statusCode, res.writableFinished));
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - req.startedAt) / 1e9;
       const expressRoute = (req as Partial<express.Request>).route as { path?: unknown } | undefined;

@@ -7,6 +7,7 @@ import {
   trace,
   type Context,
   type Span,
+  type Tracer,
 } from '@opentelemetry/api';
 
 /**
@@ -14,16 +15,18 @@ import {
  * module depends on the OpenTelemetry API alone: tracing.ts loads it before graphql, pg and
  * ioredis are required, so that their instrumentations can still patch them.
  */
-const tracer = trace.getTracer('@shop/kit');
-
 /** Paths whose requests are probes and scrapes, not work: never traced. */
 const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 
-let serverSpans = false;
+/** The registered provider's tracer itself, not the API's proxy for it: one indirection less per request. */
+let serverTracer: Tracer | undefined;
 
-/** Switched on once the SDK is registered (tracing.ts): from then on the HTTP edge opens a server span per request. */
-export function enableServerSpans(on = true): void {
-  serverSpans = on;
+/**
+ * Switched on once the SDK is registered (tracing.ts), with its provider's tracer: from then
+ * on the HTTP edge opens a server span per request. `undefined` switches it off.
+ */
+export function enableServerSpans(tracer: Tracer | undefined): void {
+  serverTracer = tracer;
 }
 
 /**
@@ -41,9 +44,9 @@ export function startServerSpan(
   headers: IncomingHttpHeaders,
   requestId: string,
 ): { span: Span; context: Context } | undefined {
-  if (!serverSpans || UNTRACED_PATHS.has(path)) return undefined;
+  if (!serverTracer || UNTRACED_PATHS.has(path)) return undefined;
   const parent = headers.traceparent ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
-  const span = tracer.startSpan(
+  const span = serverTracer.startSpan(
     `${method} ${path}`,
     {
       kind: SpanKind.SERVER,

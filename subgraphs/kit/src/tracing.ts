@@ -43,6 +43,9 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
 
+/** The tracer of the kit's own spans (telemetry.ts, server-span.ts). */
+const KIT_TRACER = '@shop/kit';
+
 /** The tracer Apollo Gateway makes its spans with (@apollo/gateway, utilities/opentelemetry). */
 const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
 /** The one Apollo Gateway span the platform keeps: a client span per subgraph fetch. */
@@ -110,7 +113,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function registerProvider(registered: NodeTracerProvider): void {
   registered.register({ propagator: new W3CTraceContextPropagator(), contextManager: new RequestScopeContextManager() });
-  enableServerSpans();
+  enableServerSpans(registered.getTracer(KIT_TRACER));
 }
 
 export type Instrumented = 'pg' | 'ioredis' | 'graphql';

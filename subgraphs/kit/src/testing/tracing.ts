@@ -49,7 +49,7 @@ export function startTestTracing(serviceName = 'test'): TestTracing {
     spans: () => exporter.getFinishedSpans().map((span) => received(span, serviceName)),
     async stop() {
       await provider.shutdown();
-      enableServerSpans(false);
+      enableServerSpans(undefined);
       trace.disable();
       context.disable();
       propagation.disable();
