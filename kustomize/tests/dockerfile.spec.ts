@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase } from '@shop/kit/testing';
 import { freePort, waitFor } from '@shop/kit/testing';
+import { imageMallocEnv } from '../../bench/lib/heap';
 import { REPO_ROOT, find, renderOverlay } from './render';
 import { generatedSecrets } from './secrets';
 
@@ -75,6 +76,13 @@ describe('Dockerfile (read)', () => {
     expect(JSON.parse(finalStage.instructions.find((i) => i.keyword === 'ENTRYPOINT')!.args)).toEqual(['/usr/bin/tini', '--']);
     expect(JSON.parse(finalStage.instructions.find((i) => i.keyword === 'CMD')!.args)).toEqual(['node', 'dist/index.js']);
     expect(runs(finalStage).join(' ')).toMatch(/apt-get install[^&]*\btini\b/);
+  });
+
+  it('bounds glibc to two malloc arenas for every process, and the bench runs its processes the same way', () => {
+    // Without it a service's native memory crept up for 20 minutes of steady traffic (docs/deploying.md, "Memory").
+    const env = finalStage.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    expect(env.split(' ')).toContain('MALLOC_ARENA_MAX=2');
+    expect(imageMallocEnv(REPO_ROOT)).toEqual({ MALLOC_ARENA_MAX: '2' });
   });
 
   it('takes production dependencies only into the final stage', () => {
