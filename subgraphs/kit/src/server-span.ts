@@ -15,6 +15,9 @@ import {
  * module depends on the OpenTelemetry API alone: tracing.ts loads it before graphql, pg and
  * ioredis are required, so that their instrumentations can still patch them.
  */
+/** The tracer of the kit's own spans: the HTTP edge's server spans and telemetry.ts's. */
+export const KIT_TRACER = '@shop/kit';
+
 /** Paths whose requests are probes and scrapes, not work: never traced. */
 const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 

@@ -10,13 +10,13 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { AppError } from './errors';
-import { markErrorRecorded } from './server-span';
+import { KIT_TRACER, markErrorRecorded } from './server-span';
 
 /**
  * Spans and trace context through the OpenTelemetry API only. Without the SDK (tracing.ts
  * not started) every call here goes to the API's no-op implementation.
  */
-const tracer = trace.getTracer('@shop/kit');
+const tracer = trace.getTracer(KIT_TRACER);
 
 export { SpanKind };
 export type { Span };

@@ -10,7 +10,7 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { RequestScopeContextManager } from './request-context';
-import { enableServerSpans } from './server-span';
+import { enableServerSpans, KIT_TRACER } from './server-span';
 
 /**
  * OpenTelemetry for every process, configured only by the standard OTEL_* variables:
@@ -42,9 +42,6 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   if (exporter) return exporter !== 'none';
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
-
-/** The tracer of the kit's own spans (telemetry.ts, server-span.ts). */
-const KIT_TRACER = '@shop/kit';
 
 /** The tracer Apollo Gateway makes its spans with (@apollo/gateway, utilities/opentelemetry). */
 const APOLLO_GATEWAY_TRACER = 'apollo/gateway-js';
