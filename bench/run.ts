@@ -675,7 +675,9 @@ async function peersRun(run: Run) {
     for (const op of operations) {
       catalog[op.name] = {};
       for (let round = 1; round <= plan.rounds; round++) {
-        for (const target of targetsFor[op.name]) {
+        // An A/B of two builds alternates which goes first (ABBA); a full run keeps its fixed order.
+        const order = patched ? inRoundOrder(targetsFor[op.name], round).map(([, target]) => target) : targetsFor[op.name];
+        for (const target of order) {
           const result = await measuredLoad(stack, target.process, op.body, target.headers);
           (catalog[op.name][target.key] ??= []).push(result);
           log(
@@ -696,7 +698,14 @@ async function peersRun(run: Run) {
     printTables(summary, [], []);
     for (const s of summary) {
       const [a, b] = [s.targets.find((t) => t.key === (COMPARE_CACHED ? 'oursCached' : 'ours'))!, s.targets.find((t) => t.key === 'oursB')!];
-      log(`${s.operation}: B ÷ A throughput ${(b.rps / a.rps).toFixed(2)}, A ÷ B CPU per request ${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}`);
+      const pooled = (key: string) => {
+        const rounds = catalog[s.operation][key];
+        return rounds.reduce((sum, r) => sum + r.cpuMsPerRequest! * r.requests, 0) / rounds.reduce((sum, r) => sum + r.requests, 0);
+      };
+      const aKey = COMPARE_CACHED ? 'oursCached' : 'ours';
+      log(
+        `${s.operation}: B ÷ A throughput ${(b.rps / a.rps).toFixed(2)}, A ÷ B CPU per request ${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)} (medians), ${(pooled(aKey) / pooled('oursB')).toFixed(2)} (pooled over the rounds)`,
+      );
     }
     writeFileSync(path.join(RESULTS, `compare-${stamp}.json`), `${JSON.stringify({ a: GATEWAY_ENTRY, b: COMPARE_ENTRY, summary, rounds: catalog }, null, 2)}\n`);
     return;
