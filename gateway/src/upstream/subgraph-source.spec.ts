@@ -4,7 +4,7 @@ import { createHttpFetcher, parsePublicKeys, TokenSigner, TokenVerifier, verifyS
 import { createTestKeys } from '@shop/kit/testing';
 import jwt from 'jsonwebtoken';
 import { Histogram, Registry } from 'prom-client';
-import { SubgraphSource } from './subgraph-source';
+import { cacheHint, SubgraphSource } from './subgraph-source';
 
 const keys = createTestKeys();
 const signer = new TokenSigner(keys.services.gateway.privateKey, keys.services.gateway.kid);
@@ -119,5 +119,88 @@ describe('http fetcher', () => {
     await expect(fetcher(`${url}/hang`, { method: 'POST', body: '{}' })).rejects.toThrow(/timeout/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     await expect(fetcher('http://127.0.0.1:9/graphql', { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+});
+
+describe('a subgraph fetch', () => {
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (req.url === '/text') return res.end('not json');
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.setHeader('cache-control', 'public, max-age=5');
+        res.statusCode = req.url === '/fail' ? 502 : req.url === '/forbidden' ? 403 : 200;
+        res.end(
+          JSON.stringify({
+            data: {
+              method: req.method,
+              auth: req.headers.authorization,
+              requestId: req.headers['x-request-id'],
+              contentType: req.headers['content-type'],
+              body,
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const sourceAt = (path: string) =>
+    new SubgraphSource({
+      name: 'products',
+      url: `${base}${path}`,
+      signer,
+      tokenTtlSeconds: TTL,
+      timeoutMs: 1000,
+      fetchDuration: new Histogram({ name: `f_${path.slice(1)}_${Date.now()}`, help: 'h', labelNames: ['subgraph', 'outcome'], registers: [new Registry()] }),
+    });
+  const fetchOf = (restrict = jest.fn()) =>
+    ({
+      kind: 'incoming operation',
+      request: { query: 'query P($id: ID!) { product(id: $id) { id } }', variables: { id: 'p-1' }, operationName: 'P' },
+      context: { identity: alice, requestId: 'req-42' },
+      incomingRequestContext: { overallCachePolicy: { restrict } },
+    }) as never;
+  type Echo = { method: string; auth: string; requestId: string; contentType: string; body: string };
+
+  it('posts the query, variables and operation name as JSON with a service token for the caller and the request id', async () => {
+    const restrict = jest.fn();
+    const response = await sourceAt('/graphql').process(fetchOf(restrict));
+    const echo = response.data as Echo;
+    expect(echo.method).toBe('POST');
+    expect(echo.contentType).toBe('application/json');
+    expect(echo.requestId).toBe('req-42');
+    expect(JSON.parse(echo.body)).toEqual({ query: 'query P($id: ID!) { product(id: $id) { id } }', variables: { id: 'p-1' }, operationName: 'P' });
+    expect(echo.auth).toMatch(/^Bearer /);
+    expect(verifyServiceToken(verifier, echo.auth.slice('Bearer '.length), 'products')).toEqual({ caller: 'gateway', identity: alice });
+    // the subgraph's cache-control header restricts the request's policy, as Apollo's data source does
+    expect(restrict).toHaveBeenCalledWith({ maxAge: 5, scope: 'PUBLIC' });
+  });
+
+  it('passes a 4xx on as the live subgraph refusing the request, and turns a 5xx or a body that is not JSON into SERVICE_UNAVAILABLE', async () => {
+    await expect(sourceAt('/forbidden').process(fetchOf())).rejects.toMatchObject({
+      extensions: { code: 'FORBIDDEN', response: { status: 403 } },
+    });
+    await expect(sourceAt('/fail').process(fetchOf())).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    await expect(sourceAt('/text').process(fetchOf())).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+  });
+});
+
+describe('cache hints from a subgraph header', () => {
+  it('reads max-age, public and private the way Apollo does, and max-age 0 when absent or malformed', () => {
+    expect(cacheHint(null)).toEqual({ maxAge: 0 });
+    expect(cacheHint('public, max-age=60')).toEqual({ maxAge: 60, scope: 'PUBLIC' });
+    expect(cacheHint('Private, Max-Age=5')).toEqual({ maxAge: 5, scope: 'PRIVATE' });
+    expect(cacheHint('max-age=soon')).toEqual({ maxAge: 0 });
   });
 });
