@@ -6,7 +6,9 @@
  * the products and inventory subgraphs), --hold <s> (start everything, wait, stop),
  * --gateway-entry <file> (measure another build of our gateway, e.g. a patched copy),
  * --compare <file> (A/B: our gateway against another build of it, both uncached, catalog only;
- *   add --compare-cached for both with a warm response cache),
+ *   add --compare-cached for both with a warm response cache), --heap-ab and
+ *   --compare-node-options "<flags>" (the same A/B of one build: B without the container's
+ *   NODE_OPTIONS, or with these instead),
  * --baseline <git ref> (A/B of the whole stack: the ref built in a worktree, both stacks
  *   alternately round by round), --tracing (the same A/B with A = the working tree with
  *   tracing on, every span exported to an OTLP receiver in the bench, B = the working tree
@@ -47,7 +49,7 @@ const options = parseOptions(process.argv.slice(2));
 const QUICK = options.quick;
 const GATEWAY_ENTRY = options.gatewayEntry ?? path.join(ROOT, 'gateway', 'dist', 'index.js');
 // --heap-ab: the same build as B, without the container's heap bound (bench/lib/heap.ts).
-const COMPARE_ENTRY = options.compare ?? (options.heapAb ? GATEWAY_ENTRY : null);
+const COMPARE_ENTRY = options.compare ?? (options.heapAb || options.compareNodeOptions !== null ? GATEWAY_ENTRY : null);
 const COMPARE_CACHED = options.compareCached;
 
 const plan = {
@@ -567,7 +569,7 @@ async function peersRun(run: Run) {
     gateways: [
       { key: 'ours', cache: false, entry: GATEWAY_ENTRY, nodeArgs: cpuProf('uncached') },
       { key: 'oursCached', cache: true, entry: GATEWAY_ENTRY, nodeArgs: cpuProf('cached') },
-      ...(COMPARE_ENTRY ? [{ key: 'oursB', cache: COMPARE_CACHED, entry: COMPARE_ENTRY, unbounded: options.heapAb }] : []),
+      ...(COMPARE_ENTRY ? [{ key: 'oursB', cache: COMPARE_CACHED, entry: COMPARE_ENTRY, unbounded: options.heapAb, nodeOptions: options.compareNodeOptions ?? undefined }] : []),
     ],
     profileDir: options.profile ? profileDir : undefined,
     log,
@@ -945,7 +947,7 @@ const LABELS: Record<string, string> = {
   vanilla: 'vanilla @apollo/gateway',
   hive: 'Hive Gateway',
   ceiling: 'node:http ceiling',
-  oursB: 'ours B, uncached',
+  oursB: `ours B, ${COMPARE_CACHED ? 'warm cache' : 'uncached'}`,
 };
 
 function summarise(catalog: Record<string, Record<string, Measured[]>>, rss: Record<string, number>): Summary[] {

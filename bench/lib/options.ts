@@ -23,6 +23,8 @@ export interface BenchOptions {
   compareCached: boolean;
   /** A/B of our gateway with its container's heap bound (A, as deployed) and without it (B); like --compare. */
   heapAb: boolean;
+  /** A/B of our gateway with its container's NODE_OPTIONS (A) and these instead (B), e.g. another semi-space size; like --compare. */
+  compareNodeOptions: string | null;
   /** Start everything, wait this many seconds, stop (for profiling by hand). */
   hold: number | null;
   /** A/B of the whole stack: this git ref built in a worktree under /tmp, run alternately with the working tree. */
@@ -51,7 +53,7 @@ export interface BenchOptions {
 }
 
 const FLAGS = ['--quick', '--no-build', '--no-hive', '--profile', '--compare-cached', '--tracing', '--soak-snapshots', '--heap-ab'] as const;
-const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users', '--tracing-ratio', '--rate'] as const;
+const VALUED = ['--out', '--gateway-entry', '--compare', '--hold', '--baseline', '--rounds', '--seconds', '--phases', '--soak', '--soak-users', '--tracing-ratio', '--rate', '--compare-node-options'] as const;
 export const PHASES = ['catalog', 'checkout', 'scale'] as const;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -62,7 +64,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if ((FLAGS as readonly string[]).includes(arg)) flags.add(arg);
     else if ((VALUED as readonly string[]).includes(arg)) {
       const value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new Error(`${arg} needs a value`);
+      if (value === undefined || (value.startsWith('--') && arg !== '--compare-node-options')) throw new Error(`${arg} needs a value`);
       values.set(arg, value);
     } else throw new Error(`unknown option ${arg} (known: ${[...FLAGS, ...VALUED].join(' ')})`);
   }
@@ -86,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     compare: file('--compare'),
     compareCached: flags.has('--compare-cached'),
     heapAb: flags.has('--heap-ab'),
+    compareNodeOptions: values.get('--compare-node-options') ?? null,
     hold: values.has('--hold') ? Math.min(1800, number('--hold') ?? 300) : null,
     baseline: values.get('--baseline') ?? null,
     tracing: flags.has('--tracing'),

@@ -22,6 +22,8 @@ export interface GatewaySpec {
   nodeArgs?: string[];
   /** Without the container's heap bound (NODE_OPTIONS of kustomize/base): --heap-ab's B side. */
   unbounded?: boolean;
+  /** NODE_OPTIONS instead of the container's (--compare-node-options). */
+  nodeOptions?: string;
 }
 
 export interface StackOptions {
@@ -113,10 +115,10 @@ export class Stack {
     };
   }
 
-  gatewayEnv(cache: boolean, unbounded = false): Record<string, string> {
+  gatewayEnv(cache: boolean, unbounded = false, nodeOptions?: string): Record<string, string> {
     return {
       ...this.common(),
-      ...(unbounded ? {} : this.nodeOptions('gateway')),
+      ...(unbounded ? {} : nodeOptions !== undefined ? { NODE_OPTIONS: nodeOptions } : this.nodeOptions('gateway')),
       ...this.options.keys.envFor('gateway'),
       // As in production: token verification, rate limits (raised so the bench is not
       // throttled), operation limits at their defaults, info-level request logs.
@@ -169,7 +171,7 @@ export class Stack {
       name: this.name(spec.key),
       command: process.execPath,
       args: [...(spec.nodeArgs ?? []), ...(options.nodeArgs?.(spec.key) ?? []), spec.entry ?? path.join(options.root, 'gateway', 'dist', 'index.js')],
-      env: this.gatewayEnv(spec.cache, spec.unbounded),
+      env: this.gatewayEnv(spec.cache, spec.unbounded, spec.nodeOptions),
       port: await freePort(),
       logFile: path.join(options.logDir, `${this.name(spec.key)}.log`),
     });
