@@ -172,6 +172,15 @@ async function answer(url: string, body: string, headers: Record<string, string>
   return { bytes, data: parsed.data };
 }
 
+/**
+ * Before the first round of an A/B: every process of both sides serves the operation for a
+ * while, so that round 1 does not measure one side's JIT compiling (the short warm-up of each
+ * measured load was not enough: a side's first round ran 30-40 % slower than its later ones).
+ */
+async function jitWarmUp(url: string, body: string, headers: Record<string, string>) {
+  await load({ url, body, headers, connections: plan.connections, seconds: Math.min(8, plan.warmup * 4) });
+}
+
 /** Warm-up, then a measured load with the stack's CPU per request (split per process). */
 async function measuredLoad(stack: Stack, target: BenchProcess, body: string, headers: Record<string, string>, rate?: number): Promise<Measured> {
   await load({ url: target.url, body, headers, connections: plan.connections, seconds: plan.warmup, rate });
@@ -365,6 +374,11 @@ async function abRun(run: Run) {
   }
 
   const catalog: { operation: string; gateway: string; a: Measured[]; b: Measured[] }[] = [];
+  if (options.phases.has('catalog'))
+    for (const op of operations)
+      for (const gateway of gateways)
+        for (const [i, { stack }] of stacks.entries())
+          await jitWarmUp(stack.gateways[gateway.key].url, op.body, { authorization: `Bearer ${readers[i]}` });
   if (options.phases.has('catalog'))
     for (const op of operations)
       for (const gateway of gateways) {
@@ -673,6 +687,8 @@ async function peersRun(run: Run) {
 
   // ------------------------------------------------------------------ 1. catalog
   const catalog: Record<string, Record<string, Measured[]>> = {};
+  if (options.phases.has('catalog'))
+    for (const op of operations) for (const target of targetsFor[op.name]) await jitWarmUp(target.process.url, op.body, target.headers);
   if (options.phases.has('catalog'))
     for (const op of operations) {
       catalog[op.name] = {};
