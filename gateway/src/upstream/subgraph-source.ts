@@ -104,6 +104,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
    * in its profile (BENCHMARKS.md).
    */
   private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    // Automatic persisted queries towards subgraphs are Apollo's path (off here: subgraphs get the full query).
+    if (this.apq) return super.process(options);
     const { request } = options;
     if (!request.query) throw new Error('Missing query');
     const { http: _http, ...sent } = request;
