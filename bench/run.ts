@@ -173,9 +173,9 @@ async function answer(url: string, body: string, headers: Record<string, string>
 }
 
 /**
- * Before the first round of an A/B: every process of both sides serves the operation for a
- * while, so that round 1 does not measure one side's JIT compiling (the short warm-up of each
- * measured load was not enough: a side's first round ran 30-40 % slower than its later ones).
+ * Before the first catalog round (an A/B's or a full run's): every target serves the operation
+ * for a while, so that round 1 does not measure anyone's JIT compiling (the short warm-up of
+ * each measured load was not enough: a side's first round ran 30-40 % slower than its later ones).
  */
 async function jitWarmUp(url: string, body: string, headers: Record<string, string>) {
   await load({ url, body, headers, connections: plan.connections, seconds: Math.min(8, plan.warmup * 4) });

@@ -73,28 +73,36 @@ describe('service token reuse per subgraph and identity', () => {
   });
 });
 
+/** A local server that reads each request's whole body, then lets `answer` respond; its base URL and a close. */
+async function serveBodies(answer: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void) {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => answer(req, body, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
 describe('http fetcher', () => {
-  let server: http.Server;
   let url: string;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        if (req.url === '/hang') return; // never answers
-        res.setHeader('content-type', 'application/json');
-        res.setHeader('cache-control', 'public, max-age=5');
-        res.statusCode = req.url === '/fail' ? 502 : 200;
-        res.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: JSON.parse(body) }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ url, close } = await serveBodies((req, body, res) => {
+      if (req.url === '/hang') return; // never answers
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('cache-control', 'public, max-age=5');
+      res.statusCode = req.url === '/fail' ? 502 : 200;
+      res.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: JSON.parse(body) }));
+    }));
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => close());
 
   it('posts the body and headers and returns status, headers and JSON', async () => {
     const fetcher = createHttpFetcher({ timeoutMs: 1000 });
@@ -123,37 +131,19 @@ describe('http fetcher', () => {
 });
 
 describe('a subgraph fetch', () => {
-  let server: http.Server;
   let base: string;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        if (req.url === '/text') return res.end('not json');
-        res.setHeader('content-type', 'application/json; charset=utf-8');
-        res.setHeader('cache-control', 'public, max-age=5');
-        res.statusCode = req.url === '/fail' ? 502 : req.url === '/forbidden' ? 403 : 200;
-        res.end(
-          JSON.stringify({
-            data: {
-              method: req.method,
-              auth: req.headers.authorization,
-              requestId: req.headers['x-request-id'],
-              contentType: req.headers['content-type'],
-              body,
-            },
-          }),
-        );
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ url: base, close } = await serveBodies((req, body, res) => {
+      if (req.url === '/text') return res.end('not json');
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('cache-control', 'public, max-age=5');
+      res.statusCode = req.url === '/fail' ? 502 : req.url === '/forbidden' ? 403 : 200;
+      const { authorization: auth, 'x-request-id': requestId, 'content-type': contentType } = req.headers;
+      res.end(JSON.stringify({ data: { method: req.method, auth, requestId, contentType, body } }));
+    }));
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => close());
 
   const sourceAt = (path: string) =>
     new SubgraphSource({
